@@ -1,0 +1,46 @@
+# Two commands for a fresh machine: `make course` (run the course) and `make test` (the test suite).
+# Both create .venv when missing and install everything, torch first and pinned (off Colab).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH_VERSION ?= 2.13.0
+STAMP := $(VENV)/.installed-stamp
+# Tests and nbval run the notebooks under the smallest profile, offline.
+TEST_ENV := SST5_PROFILE=smoke HF_HUB_OFFLINE=1 CLEARML_OFFLINE_MODE=1 MPLBACKEND=Agg
+
+.PHONY: install course test lint format notebooks clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first, pinned: a bare `torch` requirement would pull a multi-GB CUDA build
+	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION)
+	$(BIN)/python -m pip install -q -e ".[dev,lora]"
+	touch $@
+
+## Run the whole course headless (papermill) on the default profile; figures refresh img/.
+course: install
+	$(BIN)/python scripts/run_course.py --out runs/course --figures img
+
+## Unit tests, notebook tests (papermill) and nbval over every notebook, smoke profile.
+test: install
+	$(TEST_ENV) $(BIN)/python -m pytest -q tests
+	$(TEST_ENV) $(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider notebooks
+
+lint: install
+	$(BIN)/ruff check src scripts tests benchmarks
+	$(BIN)/nbstripout --verify notebooks/*.ipynb colab/*.ipynb
+
+format: install
+	$(BIN)/ruff check --fix src scripts tests benchmarks
+	$(BIN)/nbstripout notebooks/*.ipynb colab/*.ipynb
+
+## Rewrite every notebook's badge and set-up cells from sst5.course.
+notebooks: install
+	$(BIN)/python scripts/sync_notebooks.py
+
+clean:
+	rm -rf runs .pytest_cache

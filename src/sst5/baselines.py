@@ -1,0 +1,91 @@
+"""Baselines every fine-tuned model must beat, and the published results to compare with.
+
+- *Prior guess*: predict a class at random with the training class shares. Its expected accuracy is
+  ``sum_c p_train(c) * p_test(c)``, the sum of squared shares when both splits look alike.
+- *Majority*: always the most frequent training class (scikit-learn's ``DummyClassifier``).
+- *TF-IDF + logistic regression* on word uni- and bigrams, trained on all training phrases, the
+  classical bag-of-n-grams model (Socher et al. 2013 report NB 41.0 and SVM 40.7 at sentence level).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.dummy import DummyClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+
+from .config import NUM_LABELS, SEED
+from .metrics import classification_metrics
+
+__all__ = ["PUBLISHED", "prior_guess_accuracy", "fit_tfidf", "evaluate_baselines"]
+
+#: Published SST-5 test accuracies (%): sentence level (root) and all phrases.
+PUBLISHED = pd.DataFrame(
+    [
+        ("Naive Bayes (Socher et al. 2013)", 41.0, 67.2),
+        ("SVM (Socher et al. 2013)", 40.7, 64.3),
+        ("RNTN (Socher et al. 2013)", 45.7, 80.7),
+        ("BERT-base (Munikar et al. 2019)", 53.2, None),
+        ("BERT-large (Munikar et al. 2019)", 55.5, None),
+        ("RoBERTa-large (Cheang et al. 2020)", 60.2, None),
+    ],
+    columns=["model", "sentence_accuracy", "phrase_accuracy"],
+)
+
+
+def prior_guess_accuracy(train_labels, test_labels) -> float:
+    """Expected accuracy of guessing each class with its training share: ``sum p_train * p_test``."""
+    p_train = np.bincount(np.asarray(train_labels), minlength=NUM_LABELS) / len(train_labels)
+    p_test = np.bincount(np.asarray(test_labels), minlength=NUM_LABELS) / len(test_labels)
+    return float(p_train @ p_test)
+
+
+def fit_tfidf(texts, labels, seed: int = SEED) -> Pipeline:
+    """Fit TF-IDF (word 1-2 grams, sublinear tf) + multinomial logistic regression."""
+    model = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+        LogisticRegression(C=2.0, max_iter=1000, random_state=seed),
+    )
+    return model.fit(list(texts), np.asarray(labels))
+
+
+def evaluate_baselines(
+    train: pd.DataFrame, test: pd.DataFrame, max_train_phrases: int | None = None, seed: int = SEED
+) -> pd.DataFrame:
+    """Score the three baselines on ``test`` at sentence and phrase level.
+
+    Parameters
+    ----------
+    train, test : pandas.DataFrame
+        Phrase tables (columns ``text``, ``label``, ``is_root``) as from :func:`sst5.eda.to_frame`.
+    max_train_phrases : int, optional
+        Fit the TF-IDF model on a seeded sample of this many training phrases (faster).
+    seed : int
+        Seed of that sample and of the models.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (baseline, level) with ``accuracy`` and ``macro_f1`` in percent.
+    """
+    fit_rows = train
+    if max_train_phrases is not None and len(train) > max_train_phrases:
+        fit_rows = train.sample(n=max_train_phrases, random_state=seed)
+    tfidf = fit_tfidf(fit_rows["text"], fit_rows["label"], seed)
+    rows = []
+    for level, rows_test, rows_train in (
+        ("sentence", test[test["is_root"]], train[train["is_root"]]),
+        ("phrase", test, train),
+    ):
+        y = rows_test["label"].to_numpy()
+        majority = DummyClassifier(strategy="most_frequent").fit(rows_train[["label"]], rows_train["label"])
+        rows.append(("prior guess", level, 100 * prior_guess_accuracy(rows_train["label"], y), float("nan")))
+        for name, predicted in (
+            ("majority class", majority.predict(rows_test[["label"]])),
+            ("TF-IDF + logistic regression", tfidf.predict(list(rows_test["text"]))),
+        ):
+            scores = classification_metrics(y, predicted, with_confusion=False)
+            rows.append((name, level, 100 * scores["accuracy"], 100 * scores["macro_f1"]))
+    return pd.DataFrame(rows, columns=["baseline", "level", "accuracy", "macro_f1"])

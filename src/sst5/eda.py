@@ -1,0 +1,81 @@
+"""Tables that describe the treebank: class shares, shares by phrase length, telling words per class."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from datasets import DatasetDict
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+from .config import LABEL_NAMES
+
+__all__ = ["to_frame", "label_distribution", "label_shares_by_length", "class_word_weights"]
+
+# Words that carry no sentiment but fill every class of a movie-review corpus.
+_FILLER_WORDS = frozenset({"film", "movie", "films", "movies", "story", "lrb", "rrb", "character", "characters",
+                           "director", "make", "makes", "like", "just", "does", "way", "time", "really"})
+
+
+def to_frame(sst: DatasetDict) -> pd.DataFrame:
+    """All splits in one pandas table with a ``split`` column."""
+    return pd.concat([split.to_pandas().assign(split=name) for name, split in sst.items()], ignore_index=True)
+
+
+def label_distribution(frame: pd.DataFrame) -> pd.DataFrame:
+    """Counts and shares of each class, for all phrases and for sentences (roots), per split.
+
+    Returns a long table with columns ``level`` (phrases/sentences), ``split``, ``label``, ``class``,
+    ``count`` and ``share``.
+    """
+    parts = []
+    for level, rows in (("phrases", frame), ("sentences", frame[frame["is_root"]])):
+        counts = rows.groupby(["split", "label"]).size().rename("count").reset_index()
+        counts["share"] = counts["count"] / counts.groupby("split")["count"].transform("sum")
+        parts.append(counts.assign(level=level))
+    table = pd.concat(parts, ignore_index=True)
+    table["class"] = table["label"].map(dict(enumerate(LABEL_NAMES)))
+    return table[["level", "split", "label", "class", "count", "share"]]
+
+
+def label_shares_by_length(frame: pd.DataFrame, max_length: int = 30) -> pd.DataFrame:
+    """Class shares for each phrase length in tokens (lengths above ``max_length`` pooled into it).
+
+    Returns a table indexed by length with one column per class name, rows summing to 1, plus ``count``.
+    """
+    lengths = frame["n_tokens"].clip(upper=max_length)
+    shares = pd.crosstab(lengths, frame["label"], normalize="index")
+    shares.columns = [LABEL_NAMES[label] for label in shares.columns]
+    shares["count"] = lengths.value_counts().sort_index()
+    shares.index.name = "n_tokens"
+    return shares
+
+
+def class_word_weights(frame: pd.DataFrame, top: int = 150, min_count: int = 5) -> dict[int, dict[str, float]]:
+    """Words that tell each class apart, weighted for a word cloud.
+
+    A word's weight in class ``c`` is its count in phrases of class ``c`` times its lift
+    ``P(word | c) / P(word)``, kept only where the lift exceeds 1: frequent *and* characteristic words
+    come out large, words spread evenly over classes (and stop words, film-review filler) not at all.
+
+    Returns
+    -------
+    dict
+        ``{label: {word: weight}}`` with at most ``top`` words per class.
+    """
+    vectorizer = CountVectorizer(
+        stop_words=sorted(ENGLISH_STOP_WORDS | _FILLER_WORDS), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b",
+        min_df=min_count,
+    )
+    counts = vectorizer.fit_transform(frame["text"])
+    vocabulary = vectorizer.get_feature_names_out()
+    labels = frame["label"].to_numpy()
+    per_class = np.vstack([np.asarray(counts[labels == c].sum(axis=0)).ravel() for c in range(len(LABEL_NAMES))])
+    overall = per_class.sum(axis=0) / per_class.sum()
+    weights = {}
+    for c in range(len(LABEL_NAMES)):
+        in_class = per_class[c] / max(per_class[c].sum(), 1)
+        lift = np.divide(in_class, overall, out=np.zeros_like(in_class), where=overall > 0)
+        score = per_class[c] * np.log(np.maximum(lift, 1.0))  # lift <= 1: not characteristic
+        best = np.argsort(-score)[:top]
+        weights[c] = {vocabulary[i]: float(score[i]) for i in best if score[i] > 0}
+    return weights

