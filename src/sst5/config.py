@@ -73,6 +73,8 @@ class RunConfig:
         ``"sentences"`` (roots only) or ``"phrases"`` (every labelled node of the training trees).
     split : str
         ``"official"`` SST train/dev/test, or ``"custom"``: the group split saved by notebook 02.
+    split_file : str
+        Where notebook 02 saves the custom split and notebook 03 reads it.
     seed : int
         Seed for sampling, model initialisation and data subsets.
     max_sentences : int or None
@@ -106,6 +108,7 @@ class RunConfig:
     max_length: int = 128
     train_on: str = "sentences"
     split: str = "official"
+    split_file: str = "runs/split.json"
     seed: int = SEED
     max_sentences: int | None = None
     warmup_ratio: float = 0.1

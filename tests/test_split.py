@@ -1,0 +1,86 @@
+import pytest
+
+from sst5.data import read_release
+from sst5.eda import to_frame
+from sst5.split import (
+    apply_split,
+    best_seed,
+    group_kfold,
+    group_split,
+    label_distance,
+    leakage_report,
+    load_split,
+    make_custom_split,
+    random_phrase_split,
+    save_split,
+)
+
+
+@pytest.fixture(scope="module")
+def phrases(sst):
+    frame = to_frame(sst)
+    return frame[frame["sentence_id"] % 10 == 0]  # 1,186 whole trees from all splits
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 123])
+def test_no_sentence_on_both_sides(phrases, seed):
+    train, test = group_split(phrases, 0.25, seed)
+    assert not set(train["sentence_id"]) & set(test["sentence_id"])
+    assert len(train) + len(test) == len(phrases)
+    assert leakage_report(train, test)["shared_sentences"] == 0
+
+
+def test_kfold_folds_are_disjoint_and_cover_all(phrases):
+    seen = []
+    for train, test in group_kfold(phrases, n_splits=4, seed=3):
+        assert not set(train["sentence_id"]) & set(test["sentence_id"])
+        seen += list(test["sentence_id"].unique())
+    assert sorted(seen) == sorted(phrases["sentence_id"].unique())
+
+
+def test_same_seed_same_split(phrases):
+    first, _ = group_split(phrases, 0.2, 5)
+    again, _ = group_split(phrases, 0.2, 5)
+    other, _ = group_split(phrases, 0.2, 6)
+    assert first.index.equals(again.index)
+    assert not first.index.equals(other.index)
+
+
+def test_random_phrase_split_leaks(phrases):
+    train, test = random_phrase_split(phrases, 0.2, 0)
+    report = leakage_report(train, test)
+    assert report["shared_sentences"] > 0.9 * phrases["sentence_id"].nunique()
+    assert report["test_phrases_from_shared_sentences"] > 0.9
+
+
+def test_best_seed_is_the_minimum_over_the_seeds(phrases):
+    search = best_seed(phrases, 0.2, seeds=range(15))
+    assert set(search.distances) == set(range(15))
+    assert search.distance == min(search.distances.values())
+    assert search.distances[search.seed] == search.distance
+    train, test = group_split(phrases, 0.2, search.seed)
+    assert label_distance(train[train["is_root"]]["label"], test[test["is_root"]]["label"]) == search.distance
+    assert best_seed(phrases, 0.2, seeds=range(15)) == search
+
+
+def test_label_distance_is_in_classes():
+    assert label_distance([0, 0], [4, 4]) == 4
+    assert label_distance([1, 2, 3], [1, 2, 3]) == 0
+
+
+def test_saved_split_reloads_to_the_identical_split(phrases, sst_source, tmp_path):
+    fingerprint = read_release(sst_source).fingerprint
+    assignment, _, _ = make_custom_split(phrases, fingerprint, seeds=range(5))
+    path = save_split(assignment, tmp_path / "split.json")
+    loaded = load_split(path, fingerprint)
+    assert loaded == assignment
+    rebuilt, original = apply_split(phrases, loaded), apply_split(phrases, assignment)
+    for name in ("train", "validation", "test"):
+        assert rebuilt[name]["sentence_id"] == original[name]["sentence_id"]
+        assert rebuilt[name]["text"] == original[name]["text"]
+    ids = [set(v) for v in assignment.sentence_ids.values()]
+    assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    with pytest.raises(ValueError, match="other data"):
+        load_split(path, "0" * 64)
+    with pytest.raises(FileNotFoundError, match="run notebook 02"):
+        load_split(tmp_path / "missing.json")
