@@ -26,6 +26,7 @@ __all__ = [
     "LABEL_NAMES",
     "NUM_LABELS",
     "SEED",
+    "TRACKERS",
     "REPO_SLUG",
     "REPO_BRANCH",
     "PROFILES",
@@ -46,6 +47,8 @@ REPO_BRANCH = "main"
 
 PROFILE_ENV = "SST5_PROFILE"
 TRAIN_ON_CHOICES = ("sentences", "phrases")
+#: Experiment trackers (the Trainer's ``report_to`` names); ClearML runs offline without a server.
+TRACKERS = ("clearml", "tensorboard", "wandb", "none")
 SPLIT_CHOICES = ("official", "custom")
 
 
@@ -93,6 +96,10 @@ class RunConfig:
         bf16/fp16 autocast when a GPU is present (ignored on CPU).
     output_dir : str
         Folder of this run's outputs (``metrics.json``, ``predictions.parquet``, checkpoints).
+    tracker : str
+        ``clearml`` (offline without a server), ``tensorboard``, ``wandb`` or ``none``.
+    progress : bool
+        Show tqdm progress bars (batch runs switch them off to keep executed notebooks small).
     models : str
         Model list for batch runs (a file path or a shipped list's name).
     tfidf_max_phrases : int or None
@@ -118,6 +125,8 @@ class RunConfig:
     use_lora: bool = False
     mixed_precision: bool = True
     output_dir: str = "runs/latest"
+    tracker: str = "clearml"
+    progress: bool = True
     models: str = "cpu"
     tfidf_max_phrases: int | None = None
     extra: dict = field(default_factory=dict, compare=False, repr=False)
@@ -248,6 +257,8 @@ def resolve_config(profile: str | None = None, **params: object) -> RunConfig:
 def _validate_choices(config: RunConfig) -> None:
     if config.train_on not in TRAIN_ON_CHOICES:
         raise ValueError(f"train_on={config.train_on!r}; choose one of {TRAIN_ON_CHOICES}")
+    if config.tracker not in TRACKERS:
+        raise ValueError(f"tracker={config.tracker!r}; choose one of {TRACKERS}")
     if config.split not in SPLIT_CHOICES:
         raise ValueError(f"split={config.split!r}; choose one of {SPLIT_CHOICES}")
     for name in ("epochs", "batch_size", "max_length"):

@@ -21,7 +21,6 @@ import pandas as pd
 from .config import LABEL_NAMES, RunConfig
 
 __all__ = [
-    "TRACKERS",
     "write_json",
     "read_json",
     "record_results",
@@ -30,8 +29,6 @@ __all__ = [
     "log_run_to_clearml",
 ]
 
-#: Trackers a run can report to (the ``Trainer``'s ``report_to`` names).
-TRACKERS = ("clearml", "tensorboard", "wandb", "none")
 TASK_ID_ENV = "SST5_CLEARML_TASK_ID"
 
 

@@ -1,0 +1,105 @@
+"""Classify text with a fine-tuned run: from Python (:func:`load_run_model`, :func:`predict_texts`) or the
+command line (``sst5-predict RUN_DIR "a gorgeous, witty film"``).
+
+Inference sorts texts by length and pads each batch only to its longest member, and scores each
+distinct text once, which is what makes phrase-level evaluation (tens of thousands of short, often
+repeated phrases) fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .config import LABEL_NAMES
+
+__all__ = ["MODEL_SUBDIR", "predict_proba", "load_run_model", "predict_texts", "main"]
+
+#: Sub-folder of a run's output folder holding the final model and tokenizer.
+MODEL_SUBDIR = "model"
+
+
+def predict_proba(
+    model, tokenizer, texts: Sequence[str], batch_size: int = 64, max_length: int = 128, progress: bool = True
+) -> np.ndarray:
+    """Class probabilities (n_texts x 5) for ``texts``, each distinct text scored once.
+
+    Parameters
+    ----------
+    model, tokenizer
+        A sequence-classification model and its tokenizer.
+    texts : sequence of str
+        Texts to classify.
+    batch_size : int
+        Texts per forward pass.
+    max_length : int
+        Token limit (longer texts are truncated).
+    progress : bool
+        Show a tqdm bar.
+    """
+    import torch
+
+    unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+    encoded = tokenizer(list(unique), truncation=True, max_length=max_length)
+    order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
+    device = next(model.parameters()).device
+    model.eval()
+    probabilities = np.zeros((len(unique), model.config.num_labels), dtype=np.float32)
+    batches = range(0, len(order), batch_size)
+    with torch.inference_mode():
+        for start in tqdm(batches, desc="predict", disable=not progress, leave=False):
+            rows = order[start : start + batch_size]
+            features = [{key: encoded[key][i] for key in encoded} for i in rows]
+            batch = tokenizer.pad(features, return_tensors="pt").to(device)
+            logits = model(**batch).logits.float()
+            probabilities[rows] = torch.softmax(logits, dim=-1).cpu().numpy()
+    return probabilities[inverse.ravel()]
+
+
+def load_run_model(run_dir: str | Path):
+    """Load ``(model, tokenizer)`` saved by a fine-tuning run in ``run_dir``.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``run_dir`` holds no saved model (the run failed or has not finished).
+    """
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = Path(run_dir) / MODEL_SUBDIR
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(
+            f"no trained model in {Path(run_dir)}: expected {folder}/config.json. Point at the output folder "
+            "of a finished notebook-03 run (or a batch run's <out>/<run-name>)."
+        )
+    return AutoModelForSequenceClassification.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+
+
+def predict_texts(run_dir: str | Path, texts: Sequence[str], max_length: int = 128) -> pd.DataFrame:
+    """Classify new texts with a run: one row per text with its label name and five probabilities."""
+    model, tokenizer = load_run_model(run_dir)
+    probabilities = predict_proba(model, tokenizer, list(texts), max_length=max_length, progress=False)
+    table = pd.DataFrame(probabilities, columns=list(LABEL_NAMES))
+    table.insert(0, "predicted", [LABEL_NAMES[i] for i in probabilities.argmax(axis=1)])
+    table.insert(0, "text", list(texts))
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: print the predicted class and probabilities of each text."""
+    parser = argparse.ArgumentParser(description="Classify reviews with a fine-tuned sst5 run.")
+    parser.add_argument("run_dir", help="output folder of a fine-tuning run")
+    parser.add_argument("texts", nargs="+", help="texts to classify")
+    args = parser.parse_args(argv)
+    try:
+        table = predict_texts(args.run_dir, args.texts)
+    except FileNotFoundError as error:
+        parser.exit(2, f"error: {error}\n")
+    with pd.option_context("display.width", 160, "display.max_colwidth", 60):
+        print(table.round(3).to_string(index=False))
+    return 0

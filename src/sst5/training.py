@@ -1,0 +1,296 @@
+"""Fine-tuning with the Hugging Face ``Trainer``: data, tokenization cache, sampler schedule, outputs.
+
+The pieces, in the order notebook 03 uses them:
+
+1. :func:`prepare_splits` — train/validation/test for the run (official or custom split, sentences or
+   all phrases for training, an optional subset);
+2. :func:`tokenize_splits` — tokenized once per (tokenizer, max length, data) and cached on disk;
+3. :func:`build_trainer` — ``TrainingArguments`` and a :class:`ScheduledTrainer`, whose sampler follows the
+   per-epoch schedule (:mod:`sst5.sampling`);
+4. :func:`evaluate_run` — metrics at sentence and phrase level on validation and test, and predictions;
+5. :func:`save_run` — ``metrics.json``, ``predictions.parquet`` and the model in the run's folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from datasets import DatasetDict, load_from_disk
+from transformers import (
+    DataCollatorWithPadding,
+    EarlyStoppingCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
+from transformers.trainer_utils import get_last_checkpoint
+
+from .config import LABEL_NAMES, RunConfig
+from .data import load_sst, read_release, sentence_level, subset_sentences
+from .eda import to_frame
+from .metrics import classification_metrics, compute_metrics
+from .predict import MODEL_SUBDIR, predict_proba
+from .sampling import ScheduledSampler, parse_schedule
+from .split import apply_split, load_split
+from .tracking import write_json
+
+__all__ = [
+    "prepare_splits",
+    "tokenize_splits",
+    "training_arguments",
+    "ScheduledTrainer",
+    "EpochTimer",
+    "build_trainer",
+    "last_checkpoint",
+    "training_history",
+    "evaluate_run",
+    "save_run",
+]
+
+CHECKPOINT_SUBDIR = "checkpoints"
+
+
+def prepare_splits(config: RunConfig, data_source: str | Path | None = None) -> DatasetDict:
+    """The run's splits: ``train`` (sentences or all phrases), ``validation`` and ``test`` (all phrases).
+
+    The split is the official one or, with ``config.split == "custom"``, the file saved by notebook 02
+    (checked against the data's fingerprint). ``config.max_sentences`` keeps a seeded subset of whole trees.
+    """
+    sst = load_sst(data_source)
+    if config.split == "custom":
+        fingerprint = read_release(data_source).fingerprint
+        sst = apply_split(to_frame(sst), load_split(config.split_file, fingerprint))
+    sst = subset_sentences(sst, config.max_sentences, config.seed)
+    if config.train_on == "sentences":
+        sst["train"] = sentence_level(sst)["train"]
+    return sst
+
+
+def _tokenizer_key(tokenizer) -> str:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    return backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
+
+
+def tokenize_splits(
+    splits: DatasetDict, tokenizer, max_length: int, cache_dir: str | Path | None = None
+) -> DatasetDict:
+    """Tokenize every split (``input_ids``, ``attention_mask``, ``labels``, ``length``), with a disk cache.
+
+    The cache key is the tokenizer's full definition, ``max_length`` and the texts and labels, so models
+    sharing a tokenizer (e.g. schedule variants of one model in a batch) tokenize only once. No padding:
+    batches are padded to their longest member by the collator.
+    """
+    digest = hashlib.sha256(_tokenizer_key(tokenizer).encode())
+    digest.update(str(max_length).encode())
+    for name in sorted(splits):
+        digest.update(name.encode())
+        digest.update("\x00".join(splits[name]["text"]).encode())
+        digest.update(np.asarray(splits[name]["label"], dtype=np.int8).tobytes())
+    base = Path(cache_dir) if cache_dir else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = (base if cache_dir else base / "sst5" / "tokenized") / digest.hexdigest()[:24]
+    if (folder / "dataset_dict.json").is_file():
+        return load_from_disk(str(folder))
+
+    def encode(batch):
+        encoded = tokenizer(batch["text"], truncation=True, max_length=max_length)
+        encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
+        encoded["labels"] = batch["label"]
+        return encoded
+
+    tokenized = splits.map(encode, batched=True, desc="tokenize")
+    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    tokenized.save_to_disk(str(tmp))
+    if not folder.exists():
+        tmp.rename(folder)
+    return load_from_disk(str(folder))
+
+
+def _mixed_precision(config: RunConfig) -> dict:
+    import torch
+
+    if not (config.mixed_precision and torch.cuda.is_available()):
+        return {}
+    return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
+
+
+def training_arguments(config: RunConfig, n_train: int) -> TrainingArguments:
+    """``TrainingArguments`` for a run: evaluation, checkpoints and logs every epoch, best model kept."""
+    import torch
+
+    steps_per_epoch = -(-n_train // config.batch_size)
+    report_to = [] if config.tracker == "none" else [config.tracker]
+    return TrainingArguments(
+        output_dir=str(Path(config.output_dir) / CHECKPOINT_SUBDIR),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=2 * config.batch_size,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        lr_scheduler_type="linear",
+        warmup_steps=int(config.warmup_ratio * steps_per_epoch * config.epochs),
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        logging_strategy="epoch",
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model=config.metric_for_best_model,
+        greater_is_better=config.metric_for_best_model not in ("loss", "mean_abs_distance"),
+        seed=config.seed,
+        data_seed=config.seed,
+        use_cpu=not torch.cuda.is_available(),
+        report_to=report_to,
+        disable_tqdm=not config.progress,
+        dataloader_num_workers=0,
+        **_mixed_precision(config),
+    )
+
+
+class ScheduledTrainer(Trainer):
+    """A ``Trainer`` whose training batches follow a per-epoch schedule of batch strategies.
+
+    Only the sampler changes: the training loop calls the sampler's ``set_epoch`` at every epoch
+    boundary, so the strategy switches inside one ``train()`` call and a resumed run continues it.
+    """
+
+    def __init__(self, *args, schedule: str, **kwargs) -> None:
+        self.schedule = schedule
+        self.sampler: ScheduledSampler | None = None
+        super().__init__(*args, **kwargs)
+
+    def _get_train_sampler(self, train_dataset=None):
+        # The dataset handed in has lost its non-model columns ("length"); read the full one.
+        dataset = self.train_dataset
+        self.sampler = ScheduledSampler(
+            labels=dataset["labels"],
+            lengths=dataset["length"],
+            batch_size=self.args.per_device_train_batch_size,
+            schedule=self.schedule,
+            epochs=int(self.args.num_train_epochs),
+            seed=self.args.data_seed if self.args.data_seed is not None else self.args.seed,
+        )
+        return self.sampler
+
+
+class EpochTimer(TrainerCallback):
+    """Records the wall time of every epoch in the log history (``epoch_seconds``)."""
+
+    def __init__(self) -> None:
+        self._start = 0.0
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        state.log_history.append({"epoch": round(state.epoch), "epoch_seconds": time.perf_counter() - self._start,
+                                  "step": state.global_step})
+
+
+def build_trainer(config: RunConfig, model, tokenizer, tokenized: DatasetDict) -> ScheduledTrainer:
+    """The run's :class:`ScheduledTrainer`: dynamic padding, evaluation on validation sentences each epoch.
+
+    With ``config.use_lora`` the model is wrapped with LoRA adapters (``peft``) first; with
+    ``config.early_stopping_patience`` training stops after that many epochs without improvement.
+    """
+    if config.use_lora:
+        from peft import LoraConfig, TaskType, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_CLS, r=8, lora_alpha=16, lora_dropout=0.1))
+    callbacks: list[TrainerCallback] = [EpochTimer()]
+    if config.early_stopping_patience is not None:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    validation = tokenized["validation"]
+    validation_sentences = validation.select(np.flatnonzero(validation["is_root"]))
+    return ScheduledTrainer(
+        model=model,
+        args=training_arguments(config, tokenized["train"].num_rows),
+        train_dataset=tokenized["train"],
+        eval_dataset=validation_sentences,
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=compute_metrics,
+        callbacks=callbacks,
+        schedule=config.schedule,
+    )
+
+
+def last_checkpoint(config: RunConfig) -> str | None:
+    """The newest checkpoint of an interrupted run in ``config.output_dir``, to resume from (or None)."""
+    folder = Path(config.output_dir) / CHECKPOINT_SUBDIR
+    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+
+
+def training_history(trainer: Trainer, config: RunConfig) -> pd.DataFrame:
+    """One row per epoch: batch strategy, training loss, seconds and the validation metrics."""
+    plan = parse_schedule(config.schedule, config.epochs)
+    rows: dict[int, dict] = {}
+    for entry in trainer.state.log_history:
+        epoch = round(entry.get("epoch", 0))
+        row = rows.setdefault(epoch, {"epoch": epoch})
+        if "loss" in entry:
+            row["train_loss"] = entry["loss"]
+        for key, value in entry.items():
+            if key.startswith("eval_"):
+                row[key.removeprefix("eval_")] = value
+            elif key == "epoch_seconds":
+                row[key] = value
+    table = pd.DataFrame([rows[e] for e in sorted(rows) if e > 0])
+    table.insert(1, "strategy", [plan[min(e, len(plan)) - 1] for e in table["epoch"]])
+    return table
+
+
+def evaluate_run(model, tokenizer, splits: DatasetDict, config: RunConfig):
+    """Metrics and predictions on validation and test, at sentence and phrase level.
+
+    Returns
+    -------
+    metrics : dict
+        ``{"validation": {"sentence": {...}, "phrase": {...}}, "test": {...}}`` (see
+        :func:`sst5.metrics.classification_metrics`).
+    predictions : pandas.DataFrame
+        One row per validation and test phrase: ``split``, ``sentence_id``, ``text``, ``n_tokens``,
+        ``is_root``, ``label``, ``predicted`` and ``prob_0`` … ``prob_4``.
+    """
+    metrics, tables = {}, []
+    for name in ("validation", "test"):
+        table = splits[name].to_pandas()
+        probabilities = predict_proba(model, tokenizer, table["text"].tolist(), 2 * config.batch_size,
+                                      config.max_length, config.progress)
+        table["predicted"] = probabilities.argmax(axis=1)
+        for label in range(len(LABEL_NAMES)):
+            table[f"prob_{label}"] = probabilities[:, label]
+        roots = table[table["is_root"]]
+        metrics[name] = {
+            "sentence": classification_metrics(roots["label"], roots["predicted"]),
+            "phrase": classification_metrics(table["label"], table["predicted"]),
+        }
+        tables.append(table.assign(split=name))
+    predictions = pd.concat(tables, ignore_index=True)
+    columns = ["split", "sentence_id", "text", "n_tokens", "is_root", "label", "predicted"]
+    return metrics, predictions[columns + [f"prob_{i}" for i in range(len(LABEL_NAMES))]]
+
+
+def save_run(config: RunConfig, metrics: dict, predictions: pd.DataFrame, model, tokenizer,
+             history: pd.DataFrame | None = None, extra: dict | None = None) -> Path:
+    """Write the run's outputs into ``config.output_dir``; ``metrics.json`` last, so it marks completion.
+
+    Writes ``model/`` (merged LoRA weights when LoRA was used), ``predictions.parquet`` and
+    ``metrics.json`` (parameters, metrics, per-epoch history, ``extra``), each atomically.
+    """
+    folder = Path(config.output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    final = model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
+    final.save_pretrained(folder / MODEL_SUBDIR)
+    tokenizer.save_pretrained(folder / MODEL_SUBDIR)
+    tmp = folder / ".predictions.parquet.tmp"
+    predictions.to_parquet(tmp, index=False)
+    tmp.replace(folder / "predictions.parquet")
+    record = {"status": "complete", "params": config.to_dict(), **metrics}
+    if history is not None:
+        record["history"] = history.to_dict(orient="records")
+    record.update(extra or {})
+    return write_json(folder / "metrics.json", record)
