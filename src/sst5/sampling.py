@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 import numpy as np
+import pandas as pd
 from torch.utils.data import Sampler
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "random_batches",
     "stratified_batches",
     "ScheduledSampler",
+    "schedule_summary",
 ]
 
 STRATEGIES = ("random", "stratified")
@@ -243,3 +245,14 @@ class ScheduledSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return len(self.labels)
+
+
+def schedule_summary(sampler: ScheduledSampler, class_names: Sequence[str]) -> pd.DataFrame:
+    """Per epoch of ``sampler``: its strategy and each class's mean share of a batch (in %)."""
+    rows = []
+    for epoch in range(len(sampler.plan)):
+        counts = np.array([np.bincount(sampler.labels[b], minlength=len(class_names))
+                           for b in sampler.batches(epoch)])
+        shares = 100 * counts / counts.sum(axis=1, keepdims=True)
+        rows.append([epoch + 1, sampler.strategy(epoch), *shares.mean(axis=0).round(1)])
+    return pd.DataFrame(rows, columns=["epoch", "strategy", *class_names]).set_index("epoch")

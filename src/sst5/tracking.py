@@ -103,7 +103,10 @@ def start_clearml_task(config: RunConfig, project: str = "sst5-course", name: st
             project_name=project,
             task_name=name or f"{config.model_name} {config.schedule}",
             reuse_last_task_id=False,
-            auto_connect_frameworks={"pytorch": False, "tensorboard": False, "matplotlib": True},
+            # Repository detection inside a notebook kernel stalls task.close() for its 300 s timeout, and
+            # an agent cannot re-run a kernel's task anyway (the ClearML runner script is the template).
+            auto_connect_frameworks={"pytorch": False, "tensorboard": False, "matplotlib": True,
+                                     "detect_repository": False},
         )
     task.connect(config.to_dict(), name="course")
     return task

@@ -1,0 +1,103 @@
+"""Fine-tuning end to end: pretrained weights, notebook 03 under papermill, its outputs and ClearML session."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import papermill
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from sst5.config import LABEL_NAMES
+from sst5.models import load_classifier
+from sst5.predict import load_run_model, main, predict_texts
+
+from .conftest import ROOT
+
+
+def test_models_load_pretrained_encoder_weights(tiny_model_dir):
+    saved = load_file(tiny_model_dir / "model.safetensors")
+    model, tokenizer = load_classifier(str(tiny_model_dir))
+    state = model.state_dict()
+    encoder_keys = [k for k in saved if k.startswith("bert.encoder.")]
+    assert encoder_keys
+    for key in encoder_keys:
+        assert torch.equal(state[key], saved[key]), f"{key} was re-initialised"
+    assert model.config.num_labels == 5 and model.config.id2label[0] == LABEL_NAMES[0]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory, sst_source):
+    """Notebook 03 executed by papermill with injected parameters, ClearML offline."""
+    folder = tmp_path_factory.mktemp("nb03")
+    clearml_cache = folder / "clearml"
+    import os
+
+    previous = os.environ.get("CLEARML_CACHE_DIR")
+    os.environ["CLEARML_CACHE_DIR"] = str(clearml_cache)
+    try:
+        papermill.execute_notebook(
+            ROOT / "notebooks" / "03_fine_tuning.ipynb", folder / "executed.ipynb", cwd=str(folder),
+            parameters={"profile": "smoke", "data": sst_source, "schedule": "stratified:1,random:1", "epochs": 2,
+                        "max_sentences": 200, "output_dir": str(folder / "run"), "progress": False},
+            kernel_name="python3", progress_bar=False,
+        )
+    finally:
+        os.environ.pop("CLEARML_CACHE_DIR") if previous is None else os.environ.update(CLEARML_CACHE_DIR=previous)
+    return folder
+
+
+@pytest.mark.slow
+def test_notebook_03_writes_metrics_and_predictions(smoke_run):
+    metrics = json.loads((smoke_run / "run" / "metrics.json").read_text())
+    assert metrics["status"] == "complete"
+    assert metrics["params"]["schedule"] == "stratified:1,random:1"
+    assert [h["strategy"] for h in metrics["history"]] == ["stratified", "random"]
+    for split in ("validation", "test"):
+        for level in ("sentence", "phrase"):
+            scores = metrics[split][level]
+            assert 0 <= scores["accuracy"] <= 1 and len(scores["confusion_matrix"]) == 5
+    predictions = pd.read_parquet(smoke_run / "run" / "predictions.parquet")
+    assert set(predictions["split"]) == {"validation", "test"}
+    assert predictions[predictions["split"] == "test"]["sentence_id"].nunique() == 200
+    probabilities = predictions[[f"prob_{i}" for i in range(5)]].to_numpy()
+    assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)
+    assert (probabilities.argmax(axis=1) == predictions["predicted"]).all()
+    test_roots = predictions[(predictions["split"] == "test") & predictions["is_root"]]
+    assert metrics["test"]["sentence"]["accuracy"] == pytest.approx(
+        float((test_roots["label"] == test_roots["predicted"]).mean()))
+    recorded = json.loads((smoke_run / "run" / "03_fine_tuning.json").read_text())
+    assert recorded["test_sentence_accuracy"] == metrics["test"]["sentence"]["accuracy"]
+
+
+@pytest.mark.slow
+def test_notebook_03_is_tracked_in_an_offline_clearml_session(smoke_run):
+    sessions = [p for p in (smoke_run / "clearml" / "offline").iterdir() if p.is_dir()]
+    assert len(sessions) == 1
+    task = json.loads((sessions[0] / "task.json").read_text())
+    course = task["hyperparams"]["course"]
+    assert course["schedule"]["value"] == "stratified:1,random:1" and course["epochs"]["value"] == "2"
+    assert {a["key"] for a in task["execution"]["artifacts"]} >= {"metrics", "predictions"}
+    events = [e for line in (sessions[0] / "metrics.jsonl").read_text().splitlines() for e in json.loads(line)]
+    scalars = {(e["metric"], e["variant"]) for e in events if e["type"] == "training_stats_scalar"}
+    assert ("eval", "macro_f1") in scalars and ("train", "loss") in scalars
+    plots = [json.loads(e["plot_str"]) for e in events if e["type"] == "plot"]
+    titles = {p["layout"]["title"]["text"] if isinstance(p["layout"]["title"], dict) else p["layout"]["title"]
+              for p in plots}
+    assert "confusion matrix (test, sentence)" in titles
+    assert (smoke_run / "clearml" / "offline" / f"{sessions[0].name}.zip").is_file()
+
+
+@pytest.mark.slow
+def test_predict_new_reviews_from_python_and_command_line(smoke_run, capsys, tmp_path):
+    table = predict_texts(smoke_run / "run", ["A gorgeous, witty film.", "Dull and far too long."])
+    assert list(table.columns) == ["text", "predicted", *LABEL_NAMES]
+    assert np.allclose(table[list(LABEL_NAMES)].sum(axis=1), 1, atol=1e-4)
+    assert set(table["predicted"]) <= set(LABEL_NAMES)
+    assert main([str(smoke_run / "run"), "What a delight."]) == 0
+    assert "What a delight." in capsys.readouterr().out
+    with pytest.raises(FileNotFoundError, match="no trained model"):
+        load_run_model(tmp_path)
+    with pytest.raises(SystemExit):
+        main([str(tmp_path), "text"])
