@@ -1,0 +1,92 @@
+"""Leaderboard, model chooser and ensembles on hand-made run folders."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sst5.analysis import accuracy_by_length, class_leaks, confident_mistakes
+from sst5.compare import choose_model, collect_runs, ensemble, ensemble_top, export_leaderboard
+from sst5.metrics import classification_metrics
+from sst5.tracking import write_json
+
+LABELS = np.array([0, 1, 2, 3, 4] * 4)
+
+
+def _make_run(folder, predicted, schedule="random", texts=None, probability=0.9):
+    folder.mkdir(parents=True)
+    n = len(LABELS)
+    probs = np.full((n, 5), (1 - probability) / 4)
+    probs[np.arange(n), predicted] = probability
+    rows = pd.DataFrame({"split": "test", "sentence_id": np.arange(n), "text": texts or [f"s{i}" for i in range(n)],
+                         "n_tokens": np.arange(n) + 1, "is_root": True, "label": LABELS, "predicted": predicted,
+                         **{f"prob_{i}": probs[:, i] for i in range(5)}})
+    validation = rows.assign(split="validation")
+    pd.concat([validation, rows]).to_parquet(folder / "predictions.parquet")
+    scores = classification_metrics(LABELS, predicted)
+    write_json(folder / "metrics.json", {"status": "complete", "params": {"model_name": folder.name,
+               "schedule": schedule, "seed": 1, "epochs": 1}, "train_seconds": 1.0,
+               "validation": {"sentence": scores, "phrase": scores}, "test": {"sentence": scores, "phrase": scores}})
+
+
+@pytest.fixture
+def runs(tmp_path):
+    perfect = LABELS.copy()
+    off_by_one = np.clip(LABELS + 1, 0, 4)
+    mostly = LABELS.copy()
+    mostly[:5] = [1, 2, 3, 4, 3]
+    _make_run(tmp_path / "perfect", perfect)
+    _make_run(tmp_path / "neighbour", off_by_one, "stratified:1")
+    _make_run(tmp_path / "mostly", mostly, probability=0.6)
+    (tmp_path / "crashed").mkdir()  # no metrics.json
+    (tmp_path / "garbled").mkdir()
+    (tmp_path / "garbled" / "metrics.json").write_text("{not json")
+    write_json(tmp_path / "failures.json", {"bad-model": {"error": "OSError: no such model", "cell": 7}})
+    return tmp_path
+
+
+def test_leaderboard_lists_complete_runs_and_problems(runs):
+    board, problems = collect_runs(runs)
+    assert list(board["run"]) == ["perfect", "mostly", "neighbour"]
+    assert board.loc[0, "test_sentence_accuracy"] == 1.0
+    assert dict(zip(problems["run"], problems["reason"], strict=True)).keys() == {"crashed", "garbled", "bad-model"}
+    assert "no such model" in problems.set_index("run").loc["bad-model", "reason"]
+    csv, markdown = export_leaderboard(board, runs, ["run", "test_sentence_accuracy"])
+    assert pd.read_csv(csv)["run"].tolist() == list(board["run"])
+    assert markdown.read_text().splitlines()[2] == "| perfect | 1.000 |"
+
+
+def test_choose_model_respects_the_precision_floor(runs):
+    board, _ = collect_runs(runs)
+    assert choose_model(board, 0.9, "accuracy")["run"].tolist() == ["perfect"]
+    assert choose_model(board, 0.0, "mean_abs_distance")["run"].iloc[0] == "perfect"
+    assert choose_model(board, 1.01).empty
+    with pytest.raises(ValueError, match="objective"):
+        choose_model(board, 0.0, "speed")
+
+
+def test_ensemble_averages_and_checks_rows(runs, tmp_path_factory):
+    scores, members = ensemble([runs / "perfect", runs / "mostly"])
+    assert members == {"perfect": 1.0, "mostly": 0.75}
+    assert scores["accuracy"] == 1.0  # where they disagree, the surer (perfect) run outweighs the other
+    other = tmp_path_factory.mktemp("other")
+    _make_run(other / "other-data", LABELS, texts=[f"x{i}" for i in range(len(LABELS))])
+    with pytest.raises(ValueError, match="different test rows"):
+        ensemble([runs / "perfect", other / "other-data"])
+    with pytest.raises(ValueError, match="at least two"):
+        ensemble([runs / "perfect"])
+    board, _ = collect_runs(runs)
+    table = ensemble_top(board, runs, k=2)
+    assert list(table.index) == ["perfect", "mostly", "ensemble"]
+
+
+def test_error_analysis_tables(runs):
+    predictions = pd.read_parquet(runs / "mostly" / "predictions.parquet")
+    test = predictions[predictions["split"] == "test"]
+    mistakes = confident_mistakes(test, n=3)
+    assert len(mistakes) == 3 and (mistakes["true class"] != mistakes["predicted class"]).all()
+    by_length = accuracy_by_length(test)
+    assert by_length["count"].sum() == len(test)
+    leaks = class_leaks(json.loads((runs / "mostly" / "metrics.json").read_text())["test"]["sentence"]["confusion_matrix"])
+    assert (leaks["distance"] >= 1).all() and leaks["share"].iloc[0] == 0.25
