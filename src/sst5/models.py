@@ -151,14 +151,20 @@ def load_classifier(name: str, data_source: str | Path | None = None):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     location = resolve_model(name, data_source)
-    tokenizer = AutoTokenizer.from_pretrained(location)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        location,
-        num_labels=len(LABEL_NAMES),
-        id2label=dict(enumerate(LABEL_NAMES)),
-        label2id={label: i for i, label in enumerate(LABEL_NAMES)},
-        ignore_mismatched_sizes=True,
-    )
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            location,
+            num_labels=len(LABEL_NAMES),
+            id2label=dict(enumerate(LABEL_NAMES)),
+            label2id={label: i for i, label in enumerate(LABEL_NAMES)},
+            ignore_mismatched_sizes=True,
+        )
+    except OSError as error:
+        raise OSError(
+            f"could not load model {name!r}: check the Hub id (huggingface.co/{name}) or the local folder; "
+            f"without the Hub, use a local folder or a named model ({', '.join(NAMED_MODELS)}). Cause: {error}"
+        ) from error
     if tokenizer.pad_token is None:  # GPT-style tokenizers have none; dynamic padding needs one
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
         model.config.pad_token_id = tokenizer.pad_token_id
