@@ -88,5 +88,6 @@ def test_error_analysis_tables(runs):
     assert len(mistakes) == 3 and (mistakes["true class"] != mistakes["predicted class"]).all()
     by_length = accuracy_by_length(test)
     assert by_length["count"].sum() == len(test)
-    leaks = class_leaks(json.loads((runs / "mostly" / "metrics.json").read_text())["test"]["sentence"]["confusion_matrix"])
+    metrics = json.loads((runs / "mostly" / "metrics.json").read_text())
+    leaks = class_leaks(metrics["test"]["sentence"]["confusion_matrix"])
     assert (leaks["distance"] >= 1).all() and leaks["share"].iloc[0] == 0.25

@@ -2,6 +2,7 @@ import hashlib
 import io
 import zipfile
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -91,7 +92,7 @@ class _FakeResponse(io.BytesIO):
 
 
 def test_download_is_verified_and_atomic(tmp_path, monkeypatch, sst_source):
-    official = open(sst_source, "rb").read()
+    official = Path(sst_source).read_bytes()
     assert hashlib.sha256(official).hexdigest() == data.OFFICIAL_SHA256
     monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout: _FakeResponse(b"corrupted"))
     with pytest.raises(ValueError, match="checksum mismatch"):

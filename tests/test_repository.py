@@ -1,10 +1,10 @@
 """Repository conventions: notebooks (badge, parameters, kernelspec, no outputs) and the environment."""
 
 import re
-import tomllib
 
 import nbformat
 import pytest
+import tomllib
 import yaml
 
 from sst5.course import COURSE_NOTEBOOKS, badge_cell, parameters_cell, setup_cell

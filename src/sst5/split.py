@@ -69,7 +69,9 @@ def group_split(phrases: pd.DataFrame, test_size: float, seed: int = SEED) -> tu
     return phrases.iloc[train_index], phrases.iloc[test_index]
 
 
-def group_kfold(phrases: pd.DataFrame, n_splits: int = 5, seed: int = SEED) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+def group_kfold(
+    phrases: pd.DataFrame, n_splits: int = 5, seed: int = SEED
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
     """Yield ``n_splits`` (train, test) folds in which no tree is on both sides."""
     _check_phrases(phrases)
     folds = GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
@@ -77,7 +79,9 @@ def group_kfold(phrases: pd.DataFrame, n_splits: int = 5, seed: int = SEED) -> I
         yield phrases.iloc[train_index], phrases.iloc[test_index]
 
 
-def random_phrase_split(phrases: pd.DataFrame, test_size: float, seed: int = SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
+def random_phrase_split(
+    phrases: pd.DataFrame, test_size: float, seed: int = SEED
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The trap, for demonstration: split *phrases* at random, ignoring which tree they belong to."""
     train, test = train_test_split(phrases, test_size=test_size, random_state=seed)
     return train, test
