@@ -3,7 +3,8 @@ ClearML agents.
 
 Locally (``scripts/run_batch.py``), each model's run goes to ``<out>/<run-name>/``: notebook 03 fine-tunes
 and writes ``metrics.json`` and ``predictions.parquet``, notebook 04 analyses the run; at the end
-notebook 05 refreshes the comparison and ``leaderboard.csv``. A model that fails is recorded in
+notebook 05 refreshes the comparison and ``leaderboard.csv``. Each run's wall time (both notebooks) is
+kept in ``<out>/batch_times.json``. A model that fails is recorded in
 ``<out>/failures.json`` (with the failing cell and error) and the others still run. Re-running the same
 command skips finished runs and resumes unfinished ones from their last checkpoint.
 
@@ -45,6 +46,7 @@ __all__ = [
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 FAILURES_FILE = "failures.json"
+TIMES_FILE = "batch_times.json"
 
 
 @dataclass(frozen=True)
@@ -63,12 +65,15 @@ class BatchResult:
     finished: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, dict] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
         """One row per run with its status."""
         rows = [(n, "finished", "") for n in self.finished] + [(n, "skipped (done)", "") for n in self.skipped]
         rows += [(n, "FAILED", f["error"]) for n, f in self.failed.items()]
-        return pd.DataFrame(rows, columns=["run", "status", "error"])
+        table = pd.DataFrame(rows, columns=["run", "status", "error"])
+        table.insert(2, "seconds", table["run"].map(self.seconds).round(1))
+        return table
 
 
 def parse_assignments(items: Sequence[str], where: str = "argument") -> dict:
@@ -188,6 +193,7 @@ def run_batch(
     out.mkdir(parents=True, exist_ok=True)
     failures_path = out / FAILURES_FILE
     failures = read_json(failures_path) if failures_path.is_file() else {}
+    times = read_json(out / TIMES_FILE) if (out / TIMES_FILE).is_file() else {}
     result = BatchResult()
     start = time.perf_counter()
     bar = tqdm(specs, desc="models", unit="model")
@@ -196,6 +202,7 @@ def run_batch(
         if not force and _is_complete(out / spec.name):
             result.skipped.append(spec.name)
             continue
+        run_start = time.perf_counter()
         try:
             run_model(spec, out, profile, data)
         except (PapermillExecutionError, OSError, RuntimeError) as error:  # record, then go on with the rest
@@ -204,7 +211,9 @@ def run_batch(
         else:
             failures.pop(spec.name, None)
             result.finished.append(spec.name)
+        result.seconds[spec.name] = times[spec.name] = time.perf_counter() - run_start
         write_json(failures_path, failures)
+        write_json(out / TIMES_FILE, times)
     if compare:
         import papermill
 
