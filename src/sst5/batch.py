@@ -100,8 +100,9 @@ def run_name(model: str, params: dict) -> str:
     """A file-system-safe, deterministic run name from the model id and the parameters."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model.replace("/", "__")).strip("_")
     schedule = re.sub(r"[^A-Za-z0-9]+", "-", str(params.get("schedule", "default"))).strip("-")
+    seed = f"--seed{params['seed']}" if "seed" in params else ""
     digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:6]
-    return f"{slug}--{schedule}--{digest}"
+    return f"{slug}--{schedule}{seed}--{digest}"
 
 
 def plan_runs(models: Sequence[str], params: dict, profile: str | None = None) -> list[RunSpec]:
@@ -135,6 +136,9 @@ def run_model(spec: RunSpec, out_dir: str | Path, profile: str | None = None, da
     """
     import papermill
 
+    if not (NOTEBOOKS / "03_fine_tuning.ipynb").is_file():
+        raise FileNotFoundError(f"course notebooks not found in {NOTEBOOKS}: run the batch from a checkout "
+                                "of the repository (pip install -e .), as colab/run_models.ipynb does")
     run_dir = Path(out_dir).resolve() / spec.name
     run_dir.mkdir(parents=True, exist_ok=True)
     common = {"profile": profile, "data": data}

@@ -1,0 +1,32 @@
+"""Quality table for the README: mean and spread over seeds per (model, schedule), from a batch folder,
+beside the baselines and published SST-5 results (sentence level, official test split, in %).
+
+    python scripts/run_batch.py --models benchmarks/quality_models.txt --profile cpu --out runs/quality --param epochs=2
+    python benchmarks/quality_table.py runs/quality
+"""
+
+import argparse
+
+from sst5.baselines import PUBLISHED
+from sst5.compare import collect_runs, leaderboard_markdown
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("batch_dir")
+    args = parser.parse_args()
+    board, problems = collect_runs(args.batch_dir)
+    if not problems.empty:
+        print("problems:\n", problems.to_string(index=False))
+    columns = ["test_sentence_accuracy", "test_sentence_macro_f1", "test_sentence_neighbour_rate",
+               "test_phrase_accuracy", "train_seconds"]
+    grouped = board.groupby(["model", "schedule"])[columns]
+    table = (100 * grouped.mean()).round(1).astype(str) + " ± " + (100 * grouped.std()).round(1).astype(str)
+    table["train_seconds"] = grouped["train_seconds"].mean().round(0).astype(int).astype(str)
+    table.insert(0, "runs", grouped.size())
+    print(leaderboard_markdown(table.reset_index()))
+    print(leaderboard_markdown(PUBLISHED.fillna("–"), digits=1))
+
+
+if __name__ == "__main__":
+    main()
