@@ -6,7 +6,9 @@ Training, samples per second over the same number of optimizer steps:
 Inference, sentences per second on the test sentences:
   recipe    sst5.predict.predict_proba: length-sorted batches, dynamic padding, each distinct text once
   baseline  batches in data order padded to --max-length
-Runs are interleaved (recipe, baseline, recipe, ...) and the median ratio is printed.
+Runs are interleaved (recipe, baseline, recipe, ...) and the median ratio is printed. On a GPU, training
+runs in mixed precision (bf16/fp16) and the model FLOPs utilisation is printed too: 6 x parameters x
+useful (non-padding) tokens per second over the GPU's dense bf16 peak (--peak-tflops, known for A100/H100/H200).
 
     python benchmarks/train_throughput.py            # default: ~10 minutes on 2 CPU cores
     python benchmarks/train_throughput.py --quick    # ~1 minute
@@ -27,6 +29,15 @@ from sst5.data import load_sst, sentence_level
 from sst5.models import load_classifier
 from sst5.predict import predict_proba
 from sst5.training import build_trainer, prepare_splits, tokenize_splits, training_arguments
+
+_PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "T4": 65.0}
+
+
+def _peak_tflops(given):
+    if given:
+        return given
+    name = torch.cuda.get_device_name()
+    return next((peak for key, peak in _PEAK_BF16_TFLOPS.items() if key in name), None)
 
 
 def train_recipe(cfg, splits, steps, tmp):
@@ -70,6 +81,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--data", default=None)
+    parser.add_argument("--peak-tflops", type=float, default=None, help="GPU dense bf16 peak, for MFU")
     args = parser.parse_args()
     steps, repeats, n_infer = (6, 1, 300) if args.quick else (args.steps, args.repeats, 2210)
     cfg = resolve_config("cpu", model_name=args.model, max_length=args.max_length, tracker="none", progress=False,
@@ -87,6 +99,13 @@ def main():
     print(f"train  recipe   {statistics.median(recipe):7.1f} samples/s  {np.round(recipe, 1).tolist()}")
     print(f"train  baseline {statistics.median(baseline):7.1f} samples/s  {np.round(baseline, 1).tolist()}")
     print(f"train  median speed-up {statistics.median(ratios):.2f}x")
+    if torch.cuda.is_available() and (peak := _peak_tflops(args.peak_tflops)):
+        model, tokenizer = load_classifier(cfg.model_name)
+        n_params = sum(p.numel() for p in model.parameters())
+        mean_tokens = np.mean([len(ids) for ids in tokenizer(splits["train"]["text"])["input_ids"]])
+        for name, values in (("recipe", recipe), ("baseline", baseline)):
+            mfu = 6 * n_params * statistics.median(values) * mean_tokens / (peak * 1e12)
+            print(f"train  {name} MFU {100 * mfu:.2f}% of {peak:.0f} TFLOP/s ({torch.cuda.get_device_name()})")
 
     model, tokenizer = load_classifier(args.model, args.data)
     test = sentence_level(load_sst(args.data))["test"]
@@ -102,8 +121,6 @@ def main():
     print(f"infer  recipe   {statistics.median(fast):7.1f} sentences/s  {np.round(fast, 1).tolist()}")
     print(f"infer  baseline {statistics.median(slow):7.1f} sentences/s  {np.round(slow, 1).tolist()}")
     print(f"infer  median speed-up {statistics.median([f / s for f, s in zip(fast, slow, strict=True)]):.2f}x")
-    if torch.cuda.is_available():
-        print("GPU present: rerun with the gpu profile for mixed-precision figures")
 
 
 if __name__ == "__main__":

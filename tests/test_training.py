@@ -101,3 +101,23 @@ def test_predict_new_reviews_from_python_and_command_line(smoke_run, capsys, tmp
         load_run_model(tmp_path)
     with pytest.raises(SystemExit):
         main([str(tmp_path), "text"])
+
+
+@pytest.mark.slow
+def test_lora_trains_adapters_and_saves_a_merged_model(tmp_path, sst_source):
+    from sst5.config import resolve_config
+    from sst5.training import build_trainer, evaluate_run, prepare_splits, save_run, tokenize_splits
+
+    cfg = resolve_config("smoke", use_lora=True, epochs=1, schedule="random", max_sentences=64, tracker="none",
+                         progress=False, output_dir=str(tmp_path / "lora"))
+    model, tokenizer = load_classifier(cfg.model_name, sst_source)
+    splits = prepare_splits(cfg, sst_source)
+    trainer = build_trainer(cfg, model, tokenizer, tokenize_splits(splits, tokenizer, cfg.max_length))
+    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    assert trainable < 0.5 * sum(p.numel() for p in trainer.model.parameters())
+    trainer.train()
+    metrics, predictions = evaluate_run(trainer.model, tokenizer, splits, cfg)
+    save_run(cfg, metrics, predictions, trainer.model, tokenizer)
+    merged, _ = load_run_model(cfg.output_dir)
+    assert not any("lora" in key for key in merged.state_dict())
+    assert merged.config.num_labels == 5
