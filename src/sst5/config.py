@@ -34,6 +34,7 @@ __all__ = [
     "default_profile_name",
     "resolve_config",
     "model_list_path",
+    "cache_dir",
 ]
 
 #: Class names for labels 0..4, used by every table and figure.
@@ -282,3 +283,8 @@ def model_list_path(name_or_path: str) -> Path:
             f"model list {name_or_path!r} is neither a shipped list (smoke, cpu, gpu) nor a readable file"
         )
     return path
+
+
+def cache_dir() -> Path:
+    """The course's user cache folder: ``$XDG_CACHE_HOME/sst5``, else ``~/.cache/sst5``."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sst5"

@@ -29,7 +29,7 @@ import pandas as pd
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from tqdm.auto import tqdm
 
-from .config import LABEL_NAMES, SEED
+from .config import LABEL_NAMES, SEED, cache_dir
 
 __all__ = [
     "DATA_ENV",
@@ -81,11 +81,6 @@ class SSTRelease:
     fingerprint: str
 
 
-def _user_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "sst5"
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -94,8 +89,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def download_official(cache_dir: str | Path | None = None, url: str = OFFICIAL_URL) -> Path:
-    """Download the official zip once into ``cache_dir`` and verify its sha256.
+def download_official(folder: str | Path | None = None, url: str = OFFICIAL_URL) -> Path:
+    """Download the official zip once into ``folder`` (default: the user cache) and verify its sha256.
 
     The download goes to a temporary file beside the target and is renamed into place only after
     the checksum matches, so an interrupted or corrupted download never leaves a usable-looking file.
@@ -105,7 +100,7 @@ def download_official(cache_dir: str | Path | None = None, url: str = OFFICIAL_U
     ValueError
         The downloaded bytes do not match :data:`OFFICIAL_SHA256` (the temporary file is removed).
     """
-    cache = Path(cache_dir) if cache_dir else _user_cache_dir()
+    cache = Path(folder) if folder else cache_dir()
     target = cache / "trainDevTestTrees_PTB.zip"
     if target.is_file() and _sha256(target) == OFFICIAL_SHA256:
         return target

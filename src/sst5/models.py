@@ -18,7 +18,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .config import LABEL_NAMES, SEED, model_list_path
+from .config import LABEL_NAMES, SEED, cache_dir, model_list_path
 
 __all__ = [
     "NAMED_MODELS",
@@ -30,11 +30,6 @@ __all__ = [
 
 NAMED_MODELS = ("minilm", "tiny-bert")
 _TINY_VOCAB_SIZE = 2000
-
-
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "sst5" / "models"
 
 
 def build_tiny_bert(out_dir: str | Path, texts: list[str], seed: int = SEED) -> Path:
@@ -103,7 +98,7 @@ def resolve_model(name: str, data_source: str | Path | None = None) -> str:
     if name == "minilm":
         return str(_packaged_minilm())
     if name == "tiny-bert":
-        folder = _cache_dir() / f"tiny-bert-seed{SEED}"
+        folder = cache_dir() / "models" / f"tiny-bert-seed{SEED}"
         if not (folder / "config.json").is_file():
             from .data import load_sst, sentence_level
 

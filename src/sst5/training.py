@@ -31,6 +31,7 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from .config import LABEL_NAMES, RunConfig
+from .config import cache_dir as default_cache_dir
 from .data import load_sst, read_release, sentence_level, subset_sentences
 from .eda import to_frame
 from .metrics import classification_metrics, compute_metrics
@@ -82,8 +83,9 @@ def tokenize_splits(
     """Tokenize every split (``input_ids``, ``attention_mask``, ``labels``, ``length``), with a disk cache.
 
     The cache key is the tokenizer's full definition, ``max_length`` and the texts and labels, so models
-    sharing a tokenizer (e.g. schedule variants of one model in a batch) tokenize only once. No padding:
-    batches are padded to their longest member by the collator.
+    sharing a tokenizer (e.g. schedule variants of one model in a batch) tokenize only once. The cache
+    lives in ``cache_dir`` (default: the user cache). No padding: the collator pads each batch to its
+    longest member.
     """
     digest = hashlib.sha256(_tokenizer_key(tokenizer).encode())
     digest.update(str(max_length).encode())
@@ -91,8 +93,7 @@ def tokenize_splits(
         digest.update(name.encode())
         digest.update("\x00".join(splits[name]["text"]).encode())
         digest.update(np.asarray(splits[name]["label"], dtype=np.int8).tobytes())
-    base = Path(cache_dir) if cache_dir else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    folder = (base if cache_dir else base / "sst5" / "tokenized") / digest.hexdigest()[:24]
+    folder = Path(cache_dir or default_cache_dir() / "tokenized") / digest.hexdigest()[:24]
     if (folder / "dataset_dict.json").is_file():
         return load_from_disk(str(folder))
 
