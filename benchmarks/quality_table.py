@@ -1,4 +1,5 @@
-"""Quality table for the README: mean and spread over seeds per (model, schedule), from a batch folder,
+"""Quality table for the README: mean ± standard deviation over seeds per (model, schedule), in %, and the
+median training seconds, from a batch folder,
 beside the baselines and published SST-5 results (sentence level, official test split, in %).
 
     python scripts/run_batch.py --models benchmarks/quality_models.txt --profile cpu --out runs/quality --param epochs=2
@@ -19,13 +20,14 @@ def main():
     if not problems.empty:
         print("problems:\n", problems.to_string(index=False))
     columns = ["test_sentence_accuracy", "test_sentence_macro_f1", "test_sentence_neighbour_rate",
-               "test_phrase_accuracy", "train_seconds"]
-    grouped = board.groupby(["model", "schedule"])[columns]
-    table = (100 * grouped.mean()).round(1).astype(str) + " ± " + (100 * grouped.std()).round(1).astype(str)
-    table["train_seconds"] = grouped["train_seconds"].mean().round(0).astype(int).astype(str)
+               "test_phrase_accuracy"]
+    grouped = board.groupby(["model", "schedule"])
+    scores = grouped[columns]
+    table = (100 * scores.mean()).round(1).astype(str) + " ± " + (100 * scores.std()).fillna(0).round(1).astype(str)
     table.insert(0, "runs", grouped.size())
+    table["train_seconds"] = grouped["train_seconds"].median().round(0).astype(int)
     print(leaderboard_markdown(table.reset_index()))
-    print(leaderboard_markdown(PUBLISHED.fillna("–"), digits=1))
+    print(leaderboard_markdown(PUBLISHED.astype(object).fillna("–"), digits=1))
 
 
 if __name__ == "__main__":
