@@ -1,3 +1,9 @@
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 
 from sst5.data import read_release
@@ -84,3 +90,35 @@ def test_saved_split_reloads_to_the_identical_split(phrases, sst_source, tmp_pat
         load_split(path, "0" * 64)
     with pytest.raises(FileNotFoundError, match="run notebook 02"):
         load_split(tmp_path / "missing.json")
+
+
+VERSION_TWICE_AS_IN_A_KERNEL = """
+import json, sys
+from unittest import mock
+from clearml.backend_interface.task.repo.scriptinfo import ScriptInfo, ScriptInfoResult
+from sst5.split import version_split_in_clearml
+# Inside a notebook kernel, repository detection finds nothing: ClearML then leaves the code section empty.
+with mock.patch.object(ScriptInfo, "get", return_value=(ScriptInfoResult(), None)):
+    print(json.dumps([version_split_in_clearml(sys.argv[1]) for _ in range(2)]))  # the cell run twice
+"""
+
+
+def test_split_is_versioned_as_an_offline_clearml_dataset(tmp_path):
+    split_file = tmp_path / "split.json"
+    split_file.write_text('{"sentence_ids": {}}')
+    env = {**os.environ, "CLEARML_OFFLINE_MODE": "1", "CLEARML_CACHE_DIR": str(tmp_path / "clearml")}
+    env.pop("CLEARML_API_HOST", None)
+    done = subprocess.run([sys.executable, "-c", VERSION_TWICE_AS_IN_A_KERNEL, str(split_file)], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ids = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(set(ids)) == 2
+    for dataset_id in ids:
+        session = tmp_path / "clearml" / "offline" / dataset_id
+        assert (session.parent / f"{dataset_id}.zip").is_file()  # closed, ready for import_offline_session
+        task = json.loads((session / "task.json").read_text())
+        assert task["type"] == "data_processing" and task["name"] == "sst5-custom-split"
+        state = json.loads(next(session.rglob("state.json")).read_text())
+        [entry] = state["dataset_file_entries"]
+        assert entry["relative_path"] == "split.json"
+        assert entry["hash"] == hashlib.sha256(split_file.read_bytes()).hexdigest()

@@ -242,18 +242,44 @@ def apply_split(phrases: pd.DataFrame, assignment: SplitAssignment) -> DatasetDi
 
 
 def version_split_in_clearml(path: str | Path, project: str = "sst5-course", name: str = "sst5-custom-split") -> str:
-    """Version the split file as a ClearML Dataset (offline when no server is configured); return its id."""
+    """Version the split file as a ClearML Dataset (offline when no server is configured); return its id.
+
+    Offline, ClearML builds a dataset on a ``Task.init`` task whose code section comes from repository
+    detection, which finds nothing inside a notebook kernel (and the dataset then fails to record its
+    files). So offline the dataset lives on a task of our own, without repository detection, that is
+    closed at the end: calling this again (re-running the cell) starts a fresh version.
+    """
     from clearml import Dataset as ClearMLDataset
     from clearml import Task
 
-    from .tracking import clearml_is_configured
+    from .tracking import clearml_is_configured, use_clearml_offline
 
-    offline = not clearml_is_configured()
-    if offline:
-        Task.set_offline(True)
-    dataset = ClearMLDataset.create(dataset_name=name, dataset_project=project)
-    dataset.add_files(str(path))
-    dataset.upload()
-    if not offline:  # an offline dataset cannot be finalized; importing the session does it
+    if clearml_is_configured():
+        dataset = ClearMLDataset.create(dataset_name=name, dataset_project=project)
+        dataset.add_files(str(path))
+        dataset.upload()
         dataset.finalize()
+        return dataset.id
+    if Task.current_task() is not None:
+        raise RuntimeError(
+            f"ClearML task {Task.current_task().name!r} is running in this process: close it "
+            "(task.close()) before versioning a split offline, or configure a ClearML server."
+        )
+    use_clearml_offline()
+    task = Task.init(
+        project_name=project,
+        task_name=name,
+        task_type=Task.TaskTypes.data_processing,
+        reuse_last_task_id=False,
+        auto_connect_frameworks={"detect_repository": False},
+        auto_connect_arg_parser=False,
+        auto_resource_monitoring=False,
+        auto_connect_streams=False,
+    )
+    try:
+        dataset = ClearMLDataset.create(dataset_name=name, dataset_project=project, use_current_task=True)
+        dataset.add_files(str(path))
+        dataset.upload(show_progress=False)  # an offline dataset cannot be finalized; importing the session does
+    finally:
+        task.close()
     return dataset.id

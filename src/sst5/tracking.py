@@ -4,7 +4,9 @@ ClearML runs *online* when credentials are configured (``CLEARML_API_ACCESS_KEY`
 ``CLEARML_API_HOST`` in the environment, or a ``~/clearml.conf``), and *offline* otherwise: the session
 is written under ``$CLEARML_CACHE_DIR/offline/<task id>/`` and zipped on close, and a user imports it
 later with ``clearml-task --import-offline-session <zip>``. Offline, model registration is switched
-off (``CLEARML_LOG_MODEL=FALSE``), since the ClearML SDK crashes on it.
+off (``CLEARML_LOG_MODEL=FALSE``), since the ClearML SDK crashes on it, and events are written without
+ClearML's reporter subprocess (``clearml_offline.conf``): with it, every flush and close of an offline
+task waits 10 s for a daemon that never answers.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ __all__ = [
     "read_json",
     "record_results",
     "clearml_is_configured",
+    "use_clearml_offline",
     "start_clearml_task",
     "log_run_to_clearml",
 ]
 
 TASK_ID_ENV = "SST5_CLEARML_TASK_ID"
+OFFLINE_CONFIG = Path(__file__).with_name("clearml_offline.conf")
 
 
 def _plain(value):
@@ -73,7 +77,16 @@ def clearml_is_configured() -> bool:
     """True when ClearML server credentials are configured (environment or ``~/clearml.conf``)."""
     from_env = os.environ.get("CLEARML_API_ACCESS_KEY") and os.environ.get("CLEARML_API_HOST")
     config_file = Path(os.environ.get("CLEARML_CONFIG_FILE", Path.home() / "clearml.conf"))
-    return bool(from_env) or config_file.is_file()
+    return bool(from_env) or (config_file.is_file() and config_file.resolve() != OFFLINE_CONFIG.resolve())
+
+
+def use_clearml_offline() -> None:
+    """Switch ClearML to offline mode for this process (call it only when no server is configured)."""
+    from clearml import Task
+
+    os.environ["CLEARML_LOG_MODEL"] = "FALSE"
+    os.environ.setdefault("CLEARML_CONFIG_FILE", str(OFFLINE_CONFIG))  # read lazily, at the first Task call
+    Task.set_offline(True)
 
 
 def start_clearml_task(config: RunConfig, project: str = "sst5-course", name: str | None = None):
@@ -93,8 +106,7 @@ def start_clearml_task(config: RunConfig, project: str = "sst5-course", name: st
     from clearml import Task
 
     if not clearml_is_configured():
-        Task.set_offline(True)
-        os.environ["CLEARML_LOG_MODEL"] = "FALSE"
+        use_clearml_offline()
     task_id = os.environ.get(TASK_ID_ENV)
     if task_id:
         task = Task.get_task(task_id=task_id)
