@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sst5 import data
-from sst5.data import SSTFormatError, load_sst, parse_tree, read_release, resolve_source, subset_sentences
+from sst5.data import SSTFormatError, column, load_sst, parse_tree, read_release, resolve_source, subset_sentences
 
 OFFICIAL_ROOT_COUNTS = {
     "train": [1092, 2218, 1624, 2322, 1288],
@@ -121,3 +121,24 @@ def test_subset_keeps_whole_trees(sst):
         full = sst[name].to_pandas()
         assert split.num_rows == full["sentence_id"].isin(ids).sum()
     assert subset_sentences(sst, 50, seed=1)["train"]["sentence_id"] == small["train"]["sentence_id"]
+
+
+def test_parsed_table_is_cached_under_the_release_fingerprint(sst_source, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    parsed = load_sst(sst_source, cache=False)
+    load_sst(sst_source)  # parses and writes the cache
+    [folder] = (tmp_path / "sst5" / "parsed").iterdir()
+    assert folder.name.startswith(read_release(sst_source).fingerprint[:24])
+    monkeypatch.setattr(data, "_parse_release", lambda release: pytest.fail("parsed again despite the cache"))
+    cached = load_sst(sst_source)
+    for name, split in parsed.items():
+        assert cached[name].features == split.features
+        assert cached[name].to_pandas().equals(split.to_pandas())
+    cached["train"].select(range(10)).map(lambda row: row)  # later maps must not write into the cache folder
+    assert not list(folder.rglob("cache-*.arrow"))
+
+
+def test_column_reads_the_selected_rows(sst):
+    rows = sst["validation"].select([5, 0, 3])
+    assert column(rows, "text").tolist() == [sst["validation"][i]["text"] for i in (5, 0, 3)]
+    assert column(rows, "label").tolist() == [sst["validation"][i]["label"] for i in (5, 0, 3)]

@@ -10,6 +10,9 @@ Where the release comes from, first match wins:
    ``trees/{train,dev,test}.txt``;
 2. the ``SST5_DATA`` environment variable, same forms;
 3. the official zip, downloaded once into the user cache and checked against its sha256.
+
+The parsed table is cached on disk under the release's fingerprint, so a second kernel (the next
+notebook, the next model of a batch) loads it in milliseconds instead of parsing 11,855 trees again.
 """
 
 from __future__ import annotations
@@ -20,13 +23,13 @@ import re
 import tempfile
 import urllib.request
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_from_disk
 from tqdm.auto import tqdm
 
 from .config import LABEL_NAMES, SEED, cache_dir
@@ -44,6 +47,8 @@ __all__ = [
     "parse_tree",
     "unescape_ptb",
     "load_sst",
+    "column",
+    "cached_dataset_dict",
     "sentence_level",
     "subset_sentences",
 ]
@@ -269,9 +274,47 @@ _FEATURES = Features(
         "is_root": Value("bool"),
     }
 )
+#: Bump when parsing changes, so cached tables from the old parser are not reused.
+_PARSER_VERSION = 1
 
 
-def load_sst(source: str | Path | None = None) -> DatasetDict:
+def cached_dataset_dict(folder: str | Path, build: Callable[[], DatasetDict], keep_in_memory: bool = False
+                        ) -> DatasetDict:
+    """Load the ``DatasetDict`` saved in ``folder``, or ``build()`` it and save it there first.
+
+    The save goes to a temporary sibling that is renamed into place, so an interrupted run never
+    leaves a half-written cache that a later run would trust. ``keep_in_memory`` loads a copy into
+    memory, so that later ``map`` results are not written into the cache folder beside it.
+    """
+    folder = Path(folder)
+    if not (folder / "dataset_dict.json").is_file():
+        tmp = folder.with_name(f"{folder.name}.tmp{os.getpid()}")
+        build().save_to_disk(str(tmp))
+        if not folder.exists():
+            tmp.rename(folder)
+    return load_from_disk(str(folder), keep_in_memory=keep_in_memory)
+
+
+def column(dataset: Dataset, name: str) -> np.ndarray:
+    """One column as a NumPy array, read through Arrow.
+
+    ``dataset[name]`` decodes row by row (seconds for SST's 300,000 training phrases); Arrow is
+    about ten times faster and honours a ``select``.
+    """
+    return dataset.with_format("arrow")[name].to_numpy()
+
+
+def _parse_release(release: SSTRelease) -> DatasetDict:
+    splits, first_id = {}, 0
+    for split, file_name in SPLITS.items():
+        rows = list(_iter_rows(release.lines[split], f"{release.path}:{file_name}", first_id))
+        frame = pd.DataFrame(rows, columns=list(_FEATURES))
+        splits[split] = Dataset.from_pandas(frame, features=_FEATURES, preserve_index=False)
+        first_id += len(release.lines[split])
+    return DatasetDict(splits)
+
+
+def load_sst(source: str | Path | None = None, cache: bool = True) -> DatasetDict:
     """Load SST-5 with one row per labelled tree node.
 
     Parameters
@@ -279,6 +322,8 @@ def load_sst(source: str | Path | None = None) -> DatasetDict:
     source : str or Path, optional
         The official zip or a folder with ``trees/*.txt``; default ``$SST5_DATA``, else the
         cached official download.
+    cache : bool
+        Reuse (or write) the parsed table in the user cache, keyed by the release's fingerprint.
 
     Returns
     -------
@@ -299,18 +344,15 @@ def load_sst(source: str | Path | None = None) -> DatasetDict:
     8544
     """
     release = read_release(source)
-    splits, first_id = {}, 0
-    for split, file_name in SPLITS.items():
-        rows = list(_iter_rows(release.lines[split], f"{release.path}:{file_name}", first_id))
-        frame = pd.DataFrame(rows, columns=list(_FEATURES))
-        splits[split] = Dataset.from_pandas(frame, features=_FEATURES, preserve_index=False)
-        first_id += len(release.lines[split])
-    return DatasetDict(splits)
+    if not cache:
+        return _parse_release(release)
+    folder = cache_dir() / "parsed" / f"{release.fingerprint[:24]}-v{_PARSER_VERSION}"
+    return cached_dataset_dict(folder, lambda: _parse_release(release), keep_in_memory=True)
 
 
 def sentence_level(sst: DatasetDict) -> DatasetDict:
     """The sentence-level view: only the root of each tree (the published SST-5 task)."""
-    return DatasetDict({name: split.select(np.flatnonzero(split["is_root"])) for name, split in sst.items()})
+    return DatasetDict({name: split.select(np.flatnonzero(column(split, "is_root"))) for name, split in sst.items()})
 
 
 def subset_sentences(sst: DatasetDict, max_sentences: int | None, seed: int = SEED) -> DatasetDict:
@@ -323,10 +365,11 @@ def subset_sentences(sst: DatasetDict, max_sentences: int | None, seed: int = SE
     rng = np.random.default_rng(seed)
     result = {}
     for name, split in sst.items():
-        ids = np.unique(split["sentence_id"])
+        sentence_ids = column(split, "sentence_id")
+        ids = np.unique(sentence_ids)
         if len(ids) <= max_sentences:
             result[name] = split
             continue
         keep = rng.choice(ids, size=max_sentences, replace=False)
-        result[name] = split.select(np.flatnonzero(np.isin(split["sentence_id"], keep)))
+        result[name] = split.select(np.flatnonzero(np.isin(sentence_ids, keep)))
     return DatasetDict(result)

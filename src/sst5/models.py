@@ -100,9 +100,9 @@ def resolve_model(name: str, data_source: str | Path | None = None) -> str:
     if name == "tiny-bert":
         folder = cache_dir() / "models" / f"tiny-bert-seed{SEED}"
         if not (folder / "config.json").is_file():
-            from .data import load_sst, sentence_level
+            from .data import column, load_sst, sentence_level
 
-            texts = sentence_level(load_sst(data_source))["train"]["text"]
+            texts = column(sentence_level(load_sst(data_source))["train"], "text").tolist()
             tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
             build_tiny_bert(tmp, texts)
             shutil.rmtree(folder, ignore_errors=True)  # a half-built folder from an interrupted run

@@ -14,13 +14,12 @@ The pieces, in the order notebook 03 uses them:
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from datasets import DatasetDict, load_from_disk
+from datasets import DatasetDict
 from transformers import (
     DataCollatorWithPadding,
     EarlyStoppingCallback,
@@ -32,7 +31,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from .config import LABEL_NAMES, RunConfig
 from .config import cache_dir as default_cache_dir
-from .data import load_sst, read_release, sentence_level, subset_sentences
+from .data import cached_dataset_dict, column, load_sst, read_release, sentence_level, subset_sentences
 from .eda import to_frame
 from .metrics import classification_metrics, compute_metrics
 from .predict import MODEL_SUBDIR, predict_proba
@@ -91,11 +90,9 @@ def tokenize_splits(
     digest.update(str(max_length).encode())
     for name in sorted(splits):
         digest.update(name.encode())
-        digest.update("\x00".join(splits[name]["text"]).encode())
-        digest.update(np.asarray(splits[name]["label"], dtype=np.int8).tobytes())
+        digest.update("\x00".join(column(splits[name], "text")).encode())
+        digest.update(column(splits[name], "label").astype(np.int8).tobytes())
     folder = Path(cache_dir or default_cache_dir() / "tokenized") / digest.hexdigest()[:24]
-    if (folder / "dataset_dict.json").is_file():
-        return load_from_disk(str(folder))
 
     def encode(batch):
         encoded = tokenizer(batch["text"], truncation=True, max_length=max_length)
@@ -103,12 +100,7 @@ def tokenize_splits(
         encoded["labels"] = batch["label"]
         return encoded
 
-    tokenized = splits.map(encode, batched=True, desc="tokenize")
-    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-    tokenized.save_to_disk(str(tmp))
-    if not folder.exists():
-        tmp.rename(folder)
-    return load_from_disk(str(folder))
+    return cached_dataset_dict(folder, lambda: splits.map(encode, batched=True, desc="tokenize"))
 
 
 def _mixed_precision(config: RunConfig) -> dict:
@@ -167,8 +159,8 @@ class ScheduledTrainer(Trainer):
         # The dataset handed in has lost its non-model columns ("length"); read the full one.
         dataset = self.train_dataset
         self.sampler = ScheduledSampler(
-            labels=dataset["labels"],
-            lengths=dataset["length"],
+            labels=column(dataset, "labels"),
+            lengths=column(dataset, "length"),
             batch_size=self.args.per_device_train_batch_size,
             schedule=self.schedule,
             epochs=int(self.args.num_train_epochs),
@@ -205,7 +197,7 @@ def build_trainer(config: RunConfig, model, tokenizer, tokenized: DatasetDict) -
     if config.early_stopping_patience is not None:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     validation = tokenized["validation"]
-    validation_sentences = validation.select(np.flatnonzero(validation["is_root"]))
+    validation_sentences = validation.select(np.flatnonzero(column(validation, "is_root")))
     return ScheduledTrainer(
         model=model,
         args=training_arguments(config, tokenized["train"].num_rows),
