@@ -1,8 +1,11 @@
 """Per-model overhead of the batch runner: a run's wall time (kernel starts, data loading, tokenization,
 notebook 04) beyond its training and evaluation, read from a finished batch folder.
 
-    python scripts/run_batch.py --models cpu --out runs/bench-batch --param epochs=1   # make the runs
+    python scripts/run_batch.py --models cpu --profile cpu --out runs/bench-batch   # the cpu profile's runs
     python benchmarks/batch_overhead.py runs/bench-batch
+
+Training time is the Trainer's ``train_runtime`` and evaluation the notebook's evaluation cell, both read
+from each run's ``metrics.json``; the rest of the run's wall time (``batch_times.json``) is overhead.
 """
 
 import argparse

@@ -23,7 +23,8 @@ def main():
                "test_phrase_accuracy"]
     grouped = board.groupby(["model", "schedule"])
     scores = grouped[columns]
-    table = (100 * scores.mean()).round(1).astype(str) + " ± " + (100 * scores.std()).fillna(0).round(1).astype(str)
+    spread = (" ± " + (100 * scores.std()).round(1).astype(str)).where(scores.count() > 1, "")  # no spread of one run
+    table = (100 * scores.mean()).round(1).astype(str) + spread
     table.insert(0, "runs", grouped.size())
     table["train_seconds"] = grouped["train_seconds"].median().round(0).astype(int)
     print(leaderboard_markdown(table.reset_index()))

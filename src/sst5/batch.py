@@ -126,6 +126,14 @@ def _is_complete(run_dir: Path) -> bool:
         return False
 
 
+def _execute(notebook: str, folder: Path, parameters: dict) -> None:
+    """Execute a course notebook with papermill; the executed copy is written to ``folder``, its cwd."""
+    import papermill
+
+    papermill.execute_notebook(NOTEBOOKS / notebook, folder / notebook, cwd=str(folder), parameters=parameters,
+                               progress_bar=False, kernel_name="python3")
+
+
 def run_model(spec: RunSpec, out_dir: str | Path, profile: str | None = None, data: str | None = None) -> Path:
     """Execute notebooks 03 and 04 for one run with papermill; the executed notebooks stay in its folder.
 
@@ -134,23 +142,14 @@ def run_model(spec: RunSpec, out_dir: str | Path, profile: str | None = None, da
     papermill.PapermillExecutionError
         A cell failed (the executed notebook is still written, showing where).
     """
-    import papermill
-
     if not (NOTEBOOKS / "03_fine_tuning.ipynb").is_file():
         raise FileNotFoundError(f"course notebooks not found in {NOTEBOOKS}: run the batch from a checkout "
                                 "of the repository (pip install -e .), as colab/run_models.ipynb does")
     run_dir = Path(out_dir).resolve() / spec.name
     run_dir.mkdir(parents=True, exist_ok=True)
-    common = {"profile": profile, "data": data}
-    papermill.execute_notebook(
-        NOTEBOOKS / "03_fine_tuning.ipynb", run_dir / "03_fine_tuning.ipynb", cwd=str(run_dir),
-        parameters={**common, **spec.params, "output_dir": str(run_dir), "progress": False},
-        progress_bar=False, kernel_name="python3",
-    )
-    papermill.execute_notebook(
-        NOTEBOOKS / "04_error_analysis.ipynb", run_dir / "04_error_analysis.ipynb", cwd=str(run_dir),
-        parameters={"profile": profile, "run_dir": str(run_dir)}, progress_bar=False, kernel_name="python3",
-    )
+    _execute("03_fine_tuning.ipynb", run_dir,
+             {"profile": profile, "data": data, **spec.params, "output_dir": str(run_dir), "progress": False})
+    _execute("04_error_analysis.ipynb", run_dir, {"profile": profile, "run_dir": str(run_dir)})
     return run_dir
 
 
@@ -219,13 +218,7 @@ def run_batch(
         write_json(failures_path, failures)
         write_json(out / TIMES_FILE, times)
     if compare:
-        import papermill
-
-        papermill.execute_notebook(
-            NOTEBOOKS / "05_compare_models.ipynb", out / "05_compare_models.ipynb", cwd=str(out),
-            parameters={"profile": profile, "runs_dir": str(out.resolve())}, progress_bar=False,
-            kernel_name="python3",
-        )
+        _execute("05_compare_models.ipynb", out.resolve(), {"profile": profile, "runs_dir": str(out.resolve())})
     return result
 
 
