@@ -41,12 +41,17 @@ _SHORT_NAMES = ("neg", "s. neg", "neutral", "s. pos", "pos")
 
 
 def save_figure(fig: Figure, folder: str | Path | None, name: str) -> Path | None:
-    """Save ``fig`` as ``folder/name`` (format from the suffix); do nothing when ``folder`` is None."""
+    """Save ``fig`` as ``folder/name`` (format from the suffix); do nothing when ``folder`` is None.
+
+    The same figure gives the same bytes (no date stamp, fixed SVG ids), so re-running the course does not
+    change the committed figures in ``img/``.
+    """
     if folder is None:
         return None
     path = Path(folder) / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight", dpi=120)
+    with plt.rc_context({"svg.hashsalt": "sst5"}):
+        fig.savefig(path, bbox_inches="tight", dpi=120, metadata={"Date": None} if path.suffix == ".svg" else None)
     return path
 
 
