@@ -1,5 +1,6 @@
 """Fine-tuning end to end: pretrained weights, notebook 03 under papermill, its outputs and ClearML session."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -9,9 +10,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from sst5.config import LABEL_NAMES
+from sst5.config import LABEL_NAMES, resolve_config
 from sst5.models import load_classifier
 from sst5.predict import load_run_model, main, predict_texts
+from sst5.training import build_trainer, prepare_splits, tokenize_splits
 
 from .conftest import ROOT
 
@@ -25,6 +27,31 @@ def test_models_load_pretrained_encoder_weights(tiny_model_dir):
     for key in encoder_keys:
         assert torch.equal(state[key], saved[key]), f"{key} was re-initialised"
     assert model.config.num_labels == 5 and model.config.id2label[0] == LABEL_NAMES[0]
+
+
+def test_the_run_seed_decides_the_new_head():
+    torch.manual_seed(1)  # whatever state the global generators are in
+    first, _ = load_classifier("minilm", seed=7)
+    torch.manual_seed(2)
+    second, _ = load_classifier("minilm", seed=7)
+    other, _ = load_classifier("minilm", seed=8)
+    assert torch.equal(first.classifier.weight, second.classifier.weight)
+    assert not torch.equal(first.classifier.weight, other.classifier.weight)
+
+
+def test_same_parameters_give_the_same_model(tmp_path, sst_source):
+    # MiniLM, whose 5-class head is new (the tiny test BERT is saved with one)
+    cfg = resolve_config("smoke", model_name="minilm", schedule="random", epochs=1, max_sentences=100,
+                         tracker="none", progress=False)
+    trained = []
+    for run in ("first", "second"):
+        run_cfg = dataclasses.replace(cfg, output_dir=str(tmp_path / run))
+        model, tokenizer = load_classifier(cfg.model_name, sst_source, seed=cfg.seed)
+        trainer = build_trainer(run_cfg, model, tokenizer,
+                                tokenize_splits(prepare_splits(run_cfg, sst_source), tokenizer, cfg.max_length))
+        trainer.train()
+        trained.append(trainer.model.state_dict())
+    assert all(torch.equal(trained[0][key], trained[1][key]) for key in trained[0])
 
 
 @pytest.fixture(scope="module")

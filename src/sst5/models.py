@@ -137,15 +137,17 @@ def read_model_list(path_or_name: str | Path) -> list[str]:
     return entries
 
 
-def load_classifier(name: str, data_source: str | Path | None = None):
+def load_classifier(name: str, data_source: str | Path | None = None, seed: int = SEED):
     """Load ``(model, tokenizer)`` for 5-class classification with pretrained encoder weights.
 
     The classification head is new (a checkpoint's own head, e.g. an SST-2 head with two outputs,
-    is replaced), the encoder keeps its pretrained weights.
+    is replaced) and initialised from ``seed``, so that the same run parameters give the same model;
+    the encoder keeps its pretrained weights.
     """
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
 
     location = resolve_model(name, data_source)
+    set_seed(seed)  # the head is drawn from the global generators, before the Trainer seeds them
     try:
         tokenizer = AutoTokenizer.from_pretrained(location)
         model = AutoModelForSequenceClassification.from_pretrained(
