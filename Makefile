@@ -41,6 +41,7 @@ format: install
 ## Rewrite every notebook's badge and set-up cells from sst5.course.
 notebooks: install
 	$(BIN)/python scripts/sync_notebooks.py
+	$(BIN)/nbstripout notebooks/*.ipynb colab/*.ipynb
 
 clean:
 	rm -rf runs .pytest_cache

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sst5.tracking import read_json
+from sst5.runs import read_json
 
 
 def main():

@@ -1,22 +1,33 @@
-"""The batch runner over real notebooks (smoke profile), and the ClearML fan-out with mocked server calls."""
+"""The batch runner over the installed notebooks (smoke profile), its command line, and the ClearML fan-out
+with mocked server calls."""
 
-import json
+import os
 from unittest import mock
 
+import papermill
 import pytest
 
-from sst5.batch import enqueue_models, parse_model_entry, plan_runs, run_batch, run_name
+from sst5 import batch as batch_module
+from sst5.batch import BatchLockedError, disk_needed, enqueue_models, parse_model_entry, plan_runs, run_batch, run_name
+from sst5.cli import batch as batch_cli
+from sst5.config import RUN_PARAMETERS
+from sst5.runs import RunStatus, read_json, run_status, write_json
 
 from .conftest import ROOT
 
 SECRET = "sekrit-value-that-must-not-leak-42"
+BROKEN = "no-such-org/no-such-model"
+OVERRIDES = "weight_decay=0.3 warmup_ratio=0.25 early_stopping_patience=1 learning_rate=0.002"
 
 
-def test_run_names_are_safe_and_deterministic():
-    name = run_name("echarlaix/bert-base-uncased-sst2-acc91.1-d37-hybrid", {"schedule": "stratified:2,random:2"})
-    assert "/" not in name and name == run_name("echarlaix/bert-base-uncased-sst2-acc91.1-d37-hybrid",
-                                                {"schedule": "stratified:2,random:2"})
+def test_run_names_are_safe_deterministic_and_unique_per_model():
+    params = {"schedule": "stratified:2,random:2"}
+    name = run_name("echarlaix/bert-base-uncased-sst2-acc91.1-d37-hybrid", params)
+    assert "/" not in name and name == run_name("echarlaix/bert-base-uncased-sst2-acc91.1-d37-hybrid", params)
     assert name != run_name("echarlaix/bert-base-uncased-sst2-acc91.1-d37-hybrid", {"schedule": "random"})
+    # the readable part of these two ids is the same: the hash must still tell them apart
+    assert run_name("org/model_a", params) != run_name("org/model.a", params)
+    assert len(run_name("x" * 300, params)) < 150
 
 
 def test_model_entries_carry_overrides_and_bad_values_fail_early():
@@ -26,44 +37,171 @@ def test_model_entries_carry_overrides_and_bad_values_fail_early():
         plan_runs(["tiny-bert batch_size=big"], {}, "smoke")
     with pytest.raises(ValueError, match="key=value"):
         parse_model_entry("tiny-bert epochs")
+    with pytest.raises(ValueError, match="same entry twice"):
+        plan_runs(["tiny-bert", "tiny-bert"], {}, "smoke")
 
 
-def test_cli_dry_run_and_empty_list(tmp_path, capsys):
-    from scripts.run_batch import main
+def test_paths_are_resolved_where_the_batch_starts(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "split.json").write_text("{}")
+    (spec,) = plan_runs(["tiny-bert split=custom split_file=split.json"], {}, "smoke")
+    assert spec.params["split_file"] == str(tmp_path / "split.json")
+    with pytest.raises(ValueError, match="missing.json does not exist"):
+        plan_runs(["tiny-bert split=custom split_file=missing.json"], {}, "smoke")
 
-    assert main(["--models", "smoke", "--out", str(tmp_path), "--profile", "smoke", "--dry-run"]) == 0
+
+def _cli(args, capsys, stream="err"):
+    with pytest.raises(SystemExit) as stop:
+        batch_cli(args)
+    return stop.value.code, getattr(capsys.readouterr(), stream)
+
+
+def test_cli_refuses_what_notebook_03_does_not_take(tmp_path, capsys):
+    code, message = _cli(["--models", "smoke", "--out", str(tmp_path), "--profile", "smoke",
+                          "--param", "dropout=0.2"], capsys)
+    assert code == 2 and "'dropout' is not a parameter of notebook 03_fine_tuning.ipynb" in message
+    assert "weight_decay" in message and "early_stopping_patience" in message  # the accepted ones are listed
+    code, message = _cli(["--models", "smoke", "--out", str(tmp_path), "--param", "output_dir=x"], capsys)
+    assert code == 2 and "set by the batch runner" in message
+    code, message = _cli(["--models", "smoke", "--out", str(tmp_path), "--profile", "smoke",
+                          "--param", "weight_decay=-0.1"], capsys)
+    assert code == 2 and "weight_decay=-0.1 is out of range; allowed: [0, 1]" in message
+    assert "Traceback" not in message
+
+
+def test_cli_dry_run_empty_list_byte_order_mark_and_parameter_help(tmp_path, capsys):
+    assert batch_cli(["--models", "smoke", "--out", str(tmp_path), "--profile", "smoke", "--dry-run"]) == 0
     assert "tiny-bert" in capsys.readouterr().out
     empty = tmp_path / "empty.txt"
     empty.write_text("# no models\n")
-    with pytest.raises(SystemExit) as stop:
-        main(["--models", str(empty), "--out", str(tmp_path), "--profile", "smoke"])
-    assert stop.value.code == 2
+    code, message = _cli(["--models", str(empty), "--out", str(tmp_path), "--profile", "smoke"], capsys)
+    assert code == 2 and "holds no model" in message
+    with_bom = tmp_path / "bom.txt"
+    with_bom.write_bytes("\ufefftiny-bert\n".encode())
+    assert batch_cli(["--models", str(with_bom), "--out", str(tmp_path), "--profile", "smoke", "--dry-run"]) == 0
+    assert capsys.readouterr().out.split("\t")[1] == "tiny-bert"
+    code, listed = _cli(["--help-parameters"], capsys, "out")
+    assert code == 0 and [line.split(":")[0] for line in listed.splitlines()] == list(RUN_PARAMETERS)
+
+
+def test_a_second_batch_on_the_same_folder_is_refused(tmp_path, capsys):
+    with batch_module._batch_lock(tmp_path):
+        with pytest.raises(BatchLockedError, match=f"pid {os.getpid()}"):
+            run_batch(["tiny-bert"], tmp_path, profile="smoke")
+        code, message = _cli(["--models", "smoke", "--out", str(tmp_path), "--profile", "smoke"], capsys)
+    assert code == 3 and "another batch" in message and "--out" in message
+
+
+def test_disk_budget_counts_what_pending_runs_keep(tmp_path, monkeypatch):
+    specs = plan_runs(["minilm", "minilm seed=1"], {}, "cpu")
+    needed = disk_needed(specs, tmp_path)
+    minilm = 4 * 22_713_216  # float32 weights of all-MiniLM-L6-v2 with its pooler
+    assert 2 * minilm < needed < 9 * minilm
+    assert disk_needed(plan_runs(["no-such-org/model"], {}, "cpu"), tmp_path) is None  # offline: unknown
+    monkeypatch.setattr(batch_module.shutil, "disk_usage", lambda path: mock.Mock(free=needed // 2))
+    assert "free space" in batch_module.disk_warning(specs, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def smoke_batch(tmp_path_factory, sst_source):
+    """A smoke batch from a folder outside the checkout: a plain run, a broken Hub id, a run with overrides."""
+    folder = tmp_path_factory.mktemp("batch")
+    models = ["tiny-bert", BROKEN, f"tiny-bert {OVERRIDES}"]
+    params = {"epochs": 2, "schedule": "random", "max_sentences": 120}
+    with mock.patch.dict(os.environ, {"CLEARML_API_SECRET_KEY": SECRET,
+                                      "CLEARML_CACHE_DIR": str(folder / "clearml")}):
+        cwd = os.getcwd()
+        os.chdir(folder)
+        try:
+            result = run_batch(models, "out", params, profile="smoke", data=sst_source)
+        finally:
+            os.chdir(cwd)
+    return {"result": result, "out": folder / "out", "models": models, "params": params}
 
 
 @pytest.mark.slow
-def test_batch_survives_a_broken_model_and_resumes(tmp_path, sst_source, monkeypatch):
-    monkeypatch.setenv("CLEARML_API_SECRET_KEY", SECRET)  # present in the environment, never in outputs
-    monkeypatch.setenv("CLEARML_CACHE_DIR", str(tmp_path / "clearml"))
-    models = ["tiny-bert", "no-such-org/no-such-model", "tiny-bert schedule='random' learning_rate=0.002"]
-    params = {"epochs": 1, "schedule": "stratified:1", "max_sentences": 120}
-    out = tmp_path / "batch"
-    result = run_batch(models, out, params, profile="smoke", data=sst_source)
-    assert len(result.finished) == 2 and len(result.failed) == 1
-    failures = json.loads((out / "failures.json").read_text())
-    (failed_name, failure), = failures.items()
-    assert failure["model"] == "no-such-org/no-such-model"
-    assert "no-such-model" in failure["error"] and failure["cell"] is not None
+def test_batch_finishes_the_good_runs_and_records_the_broken_one(smoke_batch):
+    result, out = smoke_batch["result"], smoke_batch["out"]
+    assert len(result.finished) == 2 and len(result.failed) == 1 and not result.ok
+    (failed_name, failure), = read_json(out / "failures.json").items()
+    assert failure["model"] == BROKEN and "no-such-model" in failure["error"] and failure["cell"] is not None
+    assert run_status(out / failed_name) == RunStatus.FAILED
+    assert "FAILED" in result.summary().to_string()
     for name in result.finished:
-        assert json.loads((out / name / "metrics.json").read_text())["status"] == "complete"
-        assert (out / name / "predictions.parquet").is_file()
+        assert run_status(out / name) == RunStatus.COMPLETE
         assert (out / name / "04_error_analysis.ipynb").is_file()
-    assert (out / "leaderboard.csv").is_file()
+        assert not list((out / name).glob("**/checkpoint-*")), "checkpoints must be dropped once the run is trained"
     leaderboard = (out / "leaderboard.csv").read_text()
     assert all(name in leaderboard for name in result.finished)
     for notebook in out.rglob("*.ipynb"):
         assert SECRET not in notebook.read_text()
-    again = run_batch(models[:1] + models[2:], out, params, profile="smoke", data=sst_source, compare=False)
-    assert sorted(again.skipped) == sorted(result.finished) and not again.finished
+
+
+@pytest.mark.slow
+def test_every_run_records_its_provenance(smoke_batch, sst_source):
+    import torch
+    import transformers
+
+    from sst5.data import read_release
+
+    name = smoke_batch["result"].finished[0]
+    provenance = read_json(smoke_batch["out"] / name / "metrics.json")["provenance"]
+    assert provenance["versions"]["torch"] == torch.__version__
+    assert provenance["versions"]["transformers"] == transformers.__version__
+    assert provenance["versions"]["sst5-course"] and provenance["versions"]["datasets"]
+    assert provenance["data_fingerprint"] == read_release(sst_source).fingerprint
+    assert provenance["device"].startswith("cpu")
+    assert provenance["commit"] is None or len(provenance["commit"].split("+")[0]) == 40
+    assert provenance["parameters"]["model_name"] == "tiny-bert" and provenance["parameters"]["epochs"] == 2
+    assert provenance["command"].startswith("papermill ") and "03_fine_tuning.ipynb" in provenance["command"]
+
+
+@pytest.mark.slow
+def test_per_model_overrides_reach_the_trainer(smoke_batch):
+    out, result = smoke_batch["out"], smoke_batch["result"]
+    (name,) = [n for n in result.finished if read_json(out / n / "metrics.json")["params"]["weight_decay"] == 0.3]
+    used = read_json(out / name / "training_args.json")  # what the Trainer itself ran with
+    assert used["weight_decay"] == 0.3 and used["learning_rate"] == 0.002
+    steps = -(-120 // 32) * 2
+    assert used["warmup_steps"] == int(0.25 * steps) > 0
+    callbacks = read_json(out / name / "trainer_state.json")["stateful_callbacks"]
+    assert callbacks["EarlyStoppingCallback"]["args"]["early_stopping_patience"] == 1
+    (default_run,) = [n for n in result.finished if n != name]
+    assert read_json(out / default_run / "training_args.json")["weight_decay"] == 0.01
+
+
+@pytest.mark.slow
+def test_resume_skips_complete_runs_and_completes_a_trained_one_without_retraining(smoke_batch, sst_source):
+    out, result = smoke_batch["out"], smoke_batch["result"]
+    interrupted, untouched = result.finished
+    # the state a kill during notebook 04 leaves: trained, no executed notebook 04
+    metrics = read_json(out / interrupted / "metrics.json")
+    write_json(out / interrupted / "metrics.json", {**metrics, "status": "trained"})
+    (out / interrupted / "04_error_analysis.ipynb").unlink()
+    weights = out / interrupted / "model" / "model.safetensors"
+    trained_at = weights.stat().st_mtime_ns
+    again = run_batch(smoke_batch["models"][::2], out, smoke_batch["params"], profile="smoke", data=sst_source,
+                      compare=False)
+    assert again.skipped == [untouched] and again.finished == [interrupted] and again.ok
+    assert run_status(out / interrupted) == RunStatus.COMPLETE
+    assert weights.stat().st_mtime_ns == trained_at, "the trained model must not be trained again"
+    assert read_json(out / interrupted / "metrics.json")["test"] == metrics["test"]
+
+
+@pytest.mark.slow
+def test_colab_launcher_fails_loudly_and_notebook_05_survives_when_every_model_fails(tmp_path, sst_source):
+    out = tmp_path / "drive"
+    (tmp_path / "models.txt").write_text(f"{BROKEN}\n")
+    with pytest.raises(papermill.PapermillExecutionError) as failure:
+        papermill.execute_notebook(ROOT / "colab" / "run_models.ipynb", tmp_path / "launcher.ipynb",
+                                   parameters={"models": "models.txt", "out": str(out), "profile": "smoke",
+                                               "params": "epochs=1 schedule=random", "data": sst_source},
+                                   cwd=str(tmp_path), kernel_name="python3", progress_bar=False)
+    assert failure.value.ename == "RuntimeError" and "the batch did not finish cleanly" in failure.value.evalue
+    assert "FAILED" in failure.value.evalue and "no-such-model" in failure.value.evalue
+    assert (out / "05_compare_models.ipynb").is_file() and (out / "leaderboard.csv").is_file()
+    assert read_json(out / "05_compare_models.json")["runs"] == 0
+    assert list(read_json(out / "failures.json").values())[0]["model"] == BROKEN
 
 
 def test_enqueue_clones_one_task_per_model_with_its_parameters():
@@ -83,6 +221,13 @@ def test_enqueue_clones_one_task_per_model_with_its_parameters():
     assert [c.args[0] for c in enqueue.call_args_list] == clones
 
 
-def test_colab_launchers_exist():
-    for name in ("run_models.ipynb", "clearml_agent.ipynb"):
-        assert (ROOT / "colab" / name).is_file()
+def test_clearml_runner_takes_every_run_parameter():
+    from sst5.cli import clearml_runner
+
+    with mock.patch("clearml.Task.init", side_effect=SystemExit(9)) as init, \
+            pytest.raises(SystemExit) as stop:
+        clearml_runner(["--model_name", "tiny-bert", "--weight_decay", "0.2", "--use_lora", "True"])
+    assert stop.value.code == 9 and init.called  # arguments parsed; the task would be created next
+    with pytest.raises(SystemExit) as stop:
+        clearml_runner(["--use_lora", "maybe"])
+    assert stop.value.code == 2

@@ -9,7 +9,7 @@ import pytest
 from sst5.analysis import accuracy_by_length, class_leaks, confident_mistakes
 from sst5.compare import choose_model, collect_runs, ensemble, ensemble_top, export_leaderboard
 from sst5.metrics import classification_metrics
-from sst5.tracking import write_json
+from sst5.runs import write_json
 
 LABELS = np.array([0, 1, 2, 3, 4] * 4)
 
@@ -77,8 +77,30 @@ def test_ensemble_averages_and_checks_rows(runs, tmp_path_factory):
     with pytest.raises(ValueError, match="at least two"):
         ensemble([runs / "perfect"])
     board, _ = collect_runs(runs)
-    table = ensemble_top(board, runs, k=2)
-    assert list(table.index) == ["perfect", "mostly", "ensemble"]
+    table, left_out = ensemble_top(board, runs, k=2)
+    assert list(table.index) == ["perfect", "mostly", "ensemble"] and left_out.empty
+
+
+def test_ensemble_leaves_out_runs_scored_on_other_rows(runs):
+    better = LABELS.copy()
+    better[:2] = [1, 2]
+    _make_run(runs / "other-subset", better, texts=[f"x{i}" for i in range(len(LABELS))])
+    board, _ = collect_runs(runs)
+    board.loc[board["run"] == "other-subset", "validation_sentence_accuracy"] = 0.95  # ranked second
+    table, left_out = ensemble_top(board, runs, k=3)
+    assert list(table.index) == ["perfect", "mostly", "neighbour", "ensemble"]
+    assert left_out["run"].tolist() == ["other-subset"] and "other test rows" in left_out["reason"].iloc[0]
+
+
+def test_no_finished_run_gives_an_empty_board_with_its_columns(tmp_path):
+    (tmp_path / "crashed").mkdir()
+    write_json(tmp_path / "failures.json", {"bad-model": {"error": "OSError: no such model"}})
+    board, problems = collect_runs(tmp_path)
+    assert board.empty and "test_sentence_accuracy" in board.columns and "commit" in board.columns
+    assert set(problems["run"]) == {"crashed", "bad-model"}
+    assert choose_model(board, 0.2).empty
+    table, left_out = ensemble_top(board, tmp_path)
+    assert table.empty and left_out.empty
 
 
 def test_error_analysis_tables(runs):

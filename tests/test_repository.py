@@ -2,6 +2,8 @@
 
 import ast
 import re
+import subprocess
+import sys
 
 import nbformat
 import papermill
@@ -9,15 +11,39 @@ import pytest
 import tomllib
 import yaml
 
-from sst5.course import COURSE_NOTEBOOKS, badge_cell, parameters_cell, setup_cell
+from sst5.course import (
+    COURSE_NOTEBOOKS,
+    FINE_TUNING_NOTEBOOK,
+    badge_cell,
+    notebook_path,
+    parameters_cell,
+    run_parameters_source,
+    setup_cell,
+)
 
 from .conftest import ROOT
 
 NOTEBOOKS = sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("colab/*.ipynb")])
 
 
-def test_the_course_notebooks_exist_in_order():
+def test_the_course_notebooks_exist_in_order_and_are_installed():
     assert sorted(p.name for p in ROOT.glob("notebooks/*.ipynb")) == list(COURSE_NOTEBOOKS)
+    for name in COURSE_NOTEBOOKS:
+        assert notebook_path(name).read_bytes() == (ROOT / "notebooks" / name).read_bytes()
+    with pytest.raises(FileNotFoundError, match="not a course notebook"):
+        notebook_path("06_missing.ipynb")
+
+
+def test_notebook_03_takes_exactly_the_run_parameters():
+    """Its parameters cell is generated from RunConfig: a new field cannot be forgotten (make notebooks)."""
+    notebook = nbformat.read(ROOT / "notebooks" / FINE_TUNING_NOTEBOOK, as_version=4)
+    assert parameters_cell(notebook).source == run_parameters_source(), "run `make notebooks`"
+
+
+def test_the_configuration_imports_without_torch():
+    code = "import sys, sst5.config, sst5.schedule; sst5.config.resolve_config('smoke'); print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -1,15 +1,16 @@
 """Run the course notebooks headless for every model in a list: locally with papermill, or through
 ClearML agents.
 
-Locally (``scripts/run_batch.py``), each model's run goes to ``<out>/<run-name>/``: notebook 03 fine-tunes
-and writes ``metrics.json`` and ``predictions.parquet``, notebook 04 analyses the run; at the end
-notebook 05 refreshes the comparison and ``leaderboard.csv``. Each run's wall time (both notebooks) is
-kept in ``<out>/batch_times.json``. A model that fails is recorded in
-``<out>/failures.json`` (with the failing cell and error) and the others still run. Re-running the same
-command skips finished runs and resumes unfinished ones from their last checkpoint.
+Locally (``sst5-batch``), each model's run goes to ``<out>/<run-name>/``: notebook 03 fine-tunes and
+marks the run *trained*, notebook 04 analyses it and marks it *complete* (:func:`sst5.runs.run_status`).
+At the end notebook 05 refreshes the comparison and ``leaderboard.csv``. A model that fails is recorded
+in ``<out>/failures.json`` and in its folder's ``failure.json`` (the failing cell and error) and the
+others still run; the batch always ends with its summary. Re-running the same command skips complete
+runs, runs only notebook 04 for trained ones, and resumes unfinished ones from their last checkpoint.
+One batch at a time may work on an output folder (a lock names the one that holds it).
 
-Distributed (``scripts/enqueue_models.py``), a runner script is the ClearML template task; it is cloned
-once per model with that model's parameters and enqueued for agents (``colab/clearml_agent.ipynb``).
+Distributed (``sst5-enqueue``), the ClearML runner (``sst5-clearml-runner``) is the template task; it
+is cloned once per model with that model's parameters and enqueued for agents (``colab/clearml_agent.ipynb``).
 
 Model list lines may carry per-model overrides: ``roberta-large batch_size=16 learning_rate=1e-5``.
 """
@@ -17,11 +18,17 @@ Model list lines may carry per-model overrides: ``roberta-large batch_size=16 le
 from __future__ import annotations
 
 import ast
+import fcntl
+import functools
 import hashlib
 import json
+import os
 import re
+import shutil
+import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,24 +36,38 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .config import resolve_config
-from .models import read_model_list
-from .tracking import read_json, write_json
+from .course import FINE_TUNING_NOTEBOOK, notebook_path
+from .models import read_model_list, weights_bytes
+from .runs import FAILURE_FILE, RunStatus, read_json, run_status, write_json
 
 __all__ = [
     "RunSpec",
     "BatchResult",
+    "BatchLockedError",
     "parse_model_entry",
     "parse_assignments",
     "run_name",
+    "notebook_parameters",
     "plan_runs",
+    "disk_needed",
+    "disk_warning",
     "run_model",
     "run_batch",
     "enqueue_models",
 ]
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 FAILURES_FILE = "failures.json"
 TIMES_FILE = "batch_times.json"
+LOCK_FILE = ".batch.lock"
+#: Parameters the batch sets itself for every run.
+BATCH_PARAMETERS = ("output_dir", "progress")
+#: Parameters holding paths: resolved against the folder the batch is started from.
+PATH_PARAMETERS = ("split_file", "data")
+_SLUG_MAX = 80
+# Bytes a finished run keeps beside its float32 weights (tokenizer, predictions, executed notebooks),
+# and what training needs on top while it runs (two checkpoints of weights plus AdamW's two moments).
+_RUN_EXTRA_BYTES = 30 * 2**20
+_TRAINING_BYTES_PER_WEIGHT_BYTE = 6
 
 
 @dataclass(frozen=True)
@@ -60,20 +81,32 @@ class RunSpec:
 
 @dataclass
 class BatchResult:
-    """What a batch did: run names finished now, skipped as already done, and failed (name → error)."""
+    """What a batch did: runs finished now, skipped as complete, failed (name → record), and the comparison."""
 
     finished: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, dict] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    comparison_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when no model failed and the comparison ran."""
+        return not self.failed and self.comparison_error is None
 
     def summary(self) -> pd.DataFrame:
-        """One row per run with its status."""
-        rows = [(n, "finished", "") for n in self.finished] + [(n, "skipped (done)", "") for n in self.skipped]
+        """One row per run with its status (and one for the comparison if it failed)."""
+        rows = [(n, "finished", "") for n in self.finished] + [(n, "skipped (complete)", "") for n in self.skipped]
         rows += [(n, "FAILED", f["error"]) for n, f in self.failed.items()]
+        if self.comparison_error:
+            rows.append(("(notebook 05: comparison)", "FAILED", self.comparison_error))
         table = pd.DataFrame(rows, columns=["run", "status", "error"])
         table.insert(2, "seconds", table["run"].map(self.seconds).round(1))
         return table
+
+
+class BatchLockedError(RuntimeError):
+    """Another batch is working on the same output folder."""
 
 
 def parse_assignments(items: Sequence[str], where: str = "argument") -> dict:
@@ -97,58 +130,117 @@ def parse_model_entry(line: str) -> tuple[str, dict]:
 
 
 def run_name(model: str, params: dict) -> str:
-    """A file-system-safe, deterministic run name from the model id and the parameters."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model.replace("/", "__")).strip("_")
-    schedule = re.sub(r"[^A-Za-z0-9]+", "-", str(params.get("schedule", "default"))).strip("-")
+    """A file-system-safe, deterministic run folder name, unique for the model and its parameters.
+
+    The readable part (model, schedule, seed) is shortened for very long ids; the hash covers the
+    model and every parameter, so two entries never share a folder.
+    """
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model.replace("/", "__")).strip("_.")[:_SLUG_MAX]
+    schedule = re.sub(r"[^A-Za-z0-9]+", "-", str(params.get("schedule", "default"))).strip("-")[:40]
     seed = f"--seed{params['seed']}" if "seed" in params else ""
-    digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:6]
-    return f"{slug}--{schedule}{seed}--{digest}"
+    identity = json.dumps({"model": model, **params}, sort_keys=True, default=str)
+    return f"{slug}--{schedule}{seed}--{hashlib.sha1(identity.encode()).hexdigest()[:8]}"
+
+
+@functools.cache
+def notebook_parameters(notebook: str = FINE_TUNING_NOTEBOOK) -> tuple[str, ...]:
+    """The parameter names a course notebook takes, as papermill itself reads them."""
+    import papermill
+
+    return tuple(papermill.inspect_notebook(str(notebook_path(notebook))))
+
+
+def _check_parameters(params: dict, where: str) -> None:
+    accepted = [p for p in notebook_parameters() if p not in ("profile", "data", *BATCH_PARAMETERS)]
+    for name in params:
+        if name in BATCH_PARAMETERS:
+            raise ValueError(f"{where}: {name!r} is set by the batch runner for each run; leave it out")
+        if name not in accepted:
+            raise ValueError(f"{where}: {name!r} is not a parameter of notebook {FINE_TUNING_NOTEBOOK}; "
+                             f"it takes: {', '.join(accepted)}")
+
+
+def _absolute_paths(params: dict) -> dict:
+    """Path parameters made absolute: the notebooks run in the run's folder, not where the batch started."""
+    return {k: str(Path(v).expanduser().resolve()) if k in PATH_PARAMETERS and isinstance(v, str) else v
+            for k, v in params.items()}
 
 
 def plan_runs(models: Sequence[str], params: dict, profile: str | None = None) -> list[RunSpec]:
     """One :class:`RunSpec` per model entry, shared ``params`` under per-model overrides.
 
-    Every run's parameters are checked with :func:`sst5.config.resolve_config` before anything runs.
+    Every run's parameters are checked before anything runs: each name must be a parameter of notebook
+    03, each value must pass :func:`sst5.config.resolve_config`, and a custom split's file must exist.
+
+    Raises
+    ------
+    ValueError, TypeError
+        The message names the entry or ``--param``, the parameter and what is accepted.
     """
+    _check_parameters(params, "--param")
     specs = []
     for entry in models:
         model, overrides = parse_model_entry(entry)
-        run_params = {**params, **overrides, "model_name": model}
-        resolve_config(profile, **run_params)  # fail early on bad values
-        specs.append(RunSpec(run_name(model, {**params, **overrides}), model, run_params))
+        _check_parameters(overrides, f"model list entry {entry!r}")
+        run_params = _absolute_paths({**params, **overrides, "model_name": model})
+        config = resolve_config(profile, **run_params)
+        if config.split == "custom" and not Path(config.split_file).is_file():
+            raise ValueError(f"model list entry {entry!r}: split=custom needs split_file, and "
+                             f"{config.split_file} does not exist (notebook 02 writes it)")
+        specs.append(RunSpec(run_name(model, {k: v for k, v in run_params.items() if k != "model_name"}),
+                             model, run_params))
+    names = [spec.name for spec in specs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"the model list holds the same entry twice ({', '.join(repeated)}); remove the copy")
     return specs
 
 
-def _is_complete(run_dir: Path) -> bool:
-    try:
-        return read_json(run_dir / "metrics.json").get("status") == "complete"
-    except (FileNotFoundError, json.JSONDecodeError):
-        return False
+def disk_needed(specs: Sequence[RunSpec], out_dir: str | Path, data: str | None = None) -> int | None:
+    """Bytes the runs not yet complete will need in ``out_dir``: what they keep, plus one run's training peak.
+
+    ``None`` when a model's size is unknown (a Hub id without the Hub).
+    """
+    pending = [s for s in specs if run_status(Path(out_dir) / s.name) != RunStatus.COMPLETE]
+    sizes = [weights_bytes(s.model, data) for s in pending]
+    if not pending or any(size is None for size in sizes):
+        return 0 if not pending else None
+    return sum(size + _RUN_EXTRA_BYTES for size in sizes) + _TRAINING_BYTES_PER_WEIGHT_BYTE * max(sizes)
+
+
+def disk_warning(specs: Sequence[RunSpec], out_dir: str | Path, data: str | None = None) -> str | None:
+    """A warning when the runs will not fit on the disk of ``out_dir`` (e.g. a free Google Drive), else None."""
+    needed = disk_needed(specs, out_dir, data)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(out_dir).free
+    if needed is None or needed <= free:
+        return None
+    return (f"the {len(specs)} run(s) need about {needed / 2**30:.1f} GiB in {out_dir}, but only "
+            f"{free / 2**30:.1f} GiB is free: free space, choose a shorter list, or an output folder elsewhere")
 
 
 def _execute(notebook: str, folder: Path, parameters: dict) -> None:
-    """Execute a course notebook with papermill; the executed copy is written to ``folder``, its cwd."""
+    """Execute an installed course notebook with papermill; the executed copy goes to ``folder``, its cwd."""
     import papermill
 
-    papermill.execute_notebook(NOTEBOOKS / notebook, folder / notebook, cwd=str(folder), parameters=parameters,
-                               progress_bar=False, kernel_name="python3")
+    papermill.execute_notebook(str(notebook_path(notebook)), str(folder / notebook), cwd=str(folder),
+                               parameters=parameters, progress_bar=False, kernel_name="python3")
 
 
 def run_model(spec: RunSpec, out_dir: str | Path, profile: str | None = None, data: str | None = None) -> Path:
-    """Execute notebooks 03 and 04 for one run with papermill; the executed notebooks stay in its folder.
+    """Bring one run to *complete*: notebook 03 unless it is trained already, then notebook 04.
 
     Raises
     ------
     papermill.PapermillExecutionError
         A cell failed (the executed notebook is still written, showing where).
     """
-    if not (NOTEBOOKS / "03_fine_tuning.ipynb").is_file():
-        raise FileNotFoundError(f"course notebooks not found in {NOTEBOOKS}: run the batch from a checkout "
-                                "of the repository (pip install -e .), as colab/run_models.ipynb does")
     run_dir = Path(out_dir).resolve() / spec.name
     run_dir.mkdir(parents=True, exist_ok=True)
-    _execute("03_fine_tuning.ipynb", run_dir,
-             {"profile": profile, "data": data, **spec.params, "output_dir": str(run_dir), "progress": False})
+    data = str(Path(data).expanduser().resolve()) if data else None
+    if run_status(run_dir) not in (RunStatus.TRAINED, RunStatus.COMPLETE):
+        _execute(FINE_TUNING_NOTEBOOK, run_dir,
+                 {"profile": profile, "data": data, **spec.params, "output_dir": str(run_dir), "progress": False})
     _execute("04_error_analysis.ipynb", run_dir, {"profile": profile, "run_dir": str(run_dir)})
     return run_dir
 
@@ -158,6 +250,43 @@ def _failure(error: Exception) -> dict:
     name = getattr(error, "ename", type(error).__name__)
     value = getattr(error, "evalue", str(error))
     return {"error": f"{name}: {value}".strip()[:2000], "cell": cell, "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def _read_record(path: Path) -> dict:
+    """A batch record file, or {} when missing or damaged (damaged ones are kept aside, not lost)."""
+    if not path.is_file():
+        return {}
+    try:
+        return read_json(path)
+    except ValueError:
+        aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        path.rename(aside)
+        tqdm.write(f"warning: {path} was damaged; kept as {aside.name}, starting a new one")
+        return {}
+
+
+@contextmanager
+def _batch_lock(out: Path) -> Iterator[None]:
+    """Hold ``<out>/.batch.lock`` for the batch; a second batch on the same folder stops with who holds it."""
+    path = out / LOCK_FILE
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the whole batch)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise BatchLockedError(f"another batch ({holder}) is working on {out}; wait for it to finish, "
+                                   "or give this one another --out") from error
+        except OSError:  # a file system without locks (some network mounts): go on unlocked
+            pass
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
 
 
 def run_batch(
@@ -184,41 +313,59 @@ def run_batch(
     data : str, optional
         SST source (default ``$SST5_DATA``).
     force : bool
-        Re-run finished runs instead of skipping them.
+        Re-run complete runs instead of skipping them.
     compare : bool
         Execute notebook 05 over ``out_dir`` at the end.
+
+    Raises
+    ------
+    BatchLockedError
+        Another batch holds ``out_dir``.
+    ValueError, TypeError
+        A bad entry or parameter (before anything runs).
     """
     from papermill import PapermillExecutionError
 
     entries = read_model_list(models) if isinstance(models, str | Path) else list(models)
     specs = plan_runs(entries, params or {}, profile)
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    failures_path = out / FAILURES_FILE
-    failures = read_json(failures_path) if failures_path.is_file() else {}
-    times = read_json(out / TIMES_FILE) if (out / TIMES_FILE).is_file() else {}
     result = BatchResult()
-    start = time.perf_counter()
-    bar = tqdm(specs, desc="models", unit="model")
-    for spec in bar:
-        bar.set_postfix_str(f"{spec.model} | {time.perf_counter() - start:.0f}s elapsed")
-        if not force and _is_complete(out / spec.name):
-            result.skipped.append(spec.name)
-            continue
-        run_start = time.perf_counter()
-        try:
-            run_model(spec, out, profile, data)
-        except (PapermillExecutionError, OSError, RuntimeError) as error:  # record, then go on with the rest
-            failures[spec.name] = {"model": spec.model, **_failure(error)}
-            result.failed[spec.name] = failures[spec.name]
-        else:
-            failures.pop(spec.name, None)
-            result.finished.append(spec.name)
-        result.seconds[spec.name] = times[spec.name] = time.perf_counter() - run_start
-        write_json(failures_path, failures)
-        write_json(out / TIMES_FILE, times)
-    if compare:
-        _execute("05_compare_models.ipynb", out.resolve(), {"profile": profile, "runs_dir": str(out.resolve())})
+    with _batch_lock(out):
+        warning = disk_warning(specs, out, data)
+        if warning:
+            tqdm.write(f"warning: {warning}")
+        failures = _read_record(out / FAILURES_FILE)
+        times = _read_record(out / TIMES_FILE)
+        start = time.perf_counter()
+        bar = tqdm(specs, desc="models", unit="model")
+        for spec in bar:
+            bar.set_postfix_str(f"{spec.model} | {time.perf_counter() - start:.0f}s elapsed")
+            run_dir = out / spec.name
+            if not force and run_status(run_dir) == RunStatus.COMPLETE:
+                result.skipped.append(spec.name)
+                continue
+            if force and run_status(run_dir) == RunStatus.COMPLETE:
+                shutil.rmtree(run_dir)
+            (run_dir / FAILURE_FILE).unlink(missing_ok=True)
+            run_start = time.perf_counter()
+            try:
+                run_model(spec, out, profile, data)
+            except (PapermillExecutionError, OSError, RuntimeError, ValueError) as error:  # record, go on
+                failures[spec.name] = {"model": spec.model, **_failure(error)}
+                result.failed[spec.name] = failures[spec.name]
+                write_json(run_dir / FAILURE_FILE, failures[spec.name])
+            else:
+                failures.pop(spec.name, None)
+                result.finished.append(spec.name)
+            result.seconds[spec.name] = times[spec.name] = time.perf_counter() - run_start
+            write_json(out / FAILURES_FILE, failures)
+            write_json(out / TIMES_FILE, times)
+        if compare:
+            try:
+                _execute("05_compare_models.ipynb", out, {"profile": profile, "runs_dir": str(out)})
+            except (PapermillExecutionError, OSError, RuntimeError, ValueError) as error:
+                result.comparison_error = _failure(error)["error"]
     return result
 
 

@@ -1,13 +1,12 @@
 """Comparing runs: a leaderboard over a folder of runs, a goal-driven model chooser, and ensembles.
 
-A *run folder* is what notebook 03 (or the batch runner) leaves: ``metrics.json`` (written last, with
-``"status": "complete"``) and ``predictions.parquet``. Folders without them, or with unreadable files,
-are listed as problems, never silently dropped.
+A *run folder* is what notebook 03 (or the batch runner) leaves (:mod:`sst5.runs`). Runs that are
+trained or complete are compared; failed, unfinished or unreadable ones are listed as problems, never
+silently dropped.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,10 +14,15 @@ import numpy as np
 import pandas as pd
 
 from .analysis import PROB_COLUMNS, load_predictions
-from .config import LABEL_NAMES
-from .metrics import HEADLINE_METRICS, classification_metrics
+from .config import HEADLINE_METRICS, LABEL_NAMES, greater_is_better
+from .metrics import classification_metrics
+from .runs import FAILURE_FILE, METRICS_FILE, RunStatus, read_json, run_status
 
-__all__ = ["collect_runs", "leaderboard_markdown", "export_leaderboard", "choose_model", "ensemble", "ensemble_top"]
+__all__ = ["RUN_COLUMNS", "collect_runs", "leaderboard_markdown", "export_leaderboard", "choose_model", "ensemble",
+           "ensemble_top"]
+
+# The columns that identify a prediction row: runs can be ensembled when these agree.
+_ROW_KEY = ["sentence_id", "text", "label"]
 
 
 def _flatten(metrics: dict) -> dict:
@@ -34,49 +38,76 @@ def _flatten(metrics: dict) -> dict:
     return row
 
 
+#: Leaderboard columns before the metrics (an empty board has them too).
+RUN_COLUMNS = ["run", "status", "model", "schedule", "seed", "epochs", "train_seconds", "sst5", "commit", "device",
+               "data_fingerprint"]
+
+
+def _metric_columns() -> list[str]:
+    return [f"{split}_{level}_{name}" for split in ("validation", "test") for level in ("sentence", "phrase")
+            for name in (*HEADLINE_METRICS, "min_precision")]
+
+
+def _run_row(folder: Path, metrics: dict, status: RunStatus) -> dict:
+    params = metrics.get("params", {})
+    provenance = metrics.get("provenance", {})
+    return {"run": folder.name, "status": status.value, "model": params.get("model_name"),
+            "schedule": params.get("schedule"), "seed": params.get("seed"), "epochs": params.get("epochs"),
+            "train_seconds": metrics.get("train_seconds"),
+            "sst5": provenance.get("versions", {}).get("sst5-course"), "commit": (provenance.get("commit") or "")[:12],
+            "device": provenance.get("device"), "data_fingerprint": (provenance.get("data_fingerprint") or "")[:12],
+            **_flatten(metrics)}
+
+
 def collect_runs(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read every run folder below ``root``.
+    """Read every run folder below ``root``; :func:`sst5.runs.run_status` decides which count.
 
     Returns
     -------
     board : pandas.DataFrame
-        One row per complete run: ``run``, ``model``, ``schedule``, ``seed``, ``epochs``, ``train_seconds``
-        and ``<split>_<level>_<metric>`` columns, sorted by test sentence accuracy.
+        One row per trained or complete run: :data:`RUN_COLUMNS` (with provenance: course version,
+        commit, device, data fingerprint) and ``<split>_<level>_<metric>`` columns, sorted by test
+        sentence accuracy. Empty, with the same columns, when no run has finished.
     problems : pandas.DataFrame
-        ``run`` and ``reason`` for each failed, incomplete or unreadable run (including the batch
+        ``run`` and ``reason`` for each failed, unfinished or unreadable run (including the batch
         runner's ``failures.json`` entries).
     """
     root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"runs folder {root} does not exist: pass the --out folder of a batch")
     rows, problems = [], []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        metrics_path = folder / "metrics.json"
-        if not metrics_path.is_file():
-            problems.append((folder.name, "incomplete: no metrics.json"))
-            continue
-        try:
-            metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            problems.append((folder.name, f"unreadable metrics.json: {error}"))
-            continue
-        if metrics.get("status") != "complete" or "test" not in metrics:
-            problems.append((folder.name, f"status {metrics.get('status', 'unknown')!r}"))
-            continue
-        if not (folder / "predictions.parquet").is_file():
-            problems.append((folder.name, "incomplete: no predictions.parquet"))
-            continue
-        params = metrics.get("params", {})
-        rows.append({"run": folder.name, "model": params.get("model_name"), "schedule": params.get("schedule"),
-                     "seed": params.get("seed"), "epochs": params.get("epochs"),
-                     "train_seconds": metrics.get("train_seconds"), **_flatten(metrics)})
+        status = run_status(folder)
+        if status in (RunStatus.TRAINED, RunStatus.COMPLETE):
+            try:
+                rows.append(_run_row(folder, read_json(folder / METRICS_FILE), status))
+            except ValueError as error:
+                problems.append((folder.name, f"unreadable: {error}"))
+        elif status == RunStatus.FAILED:
+            problems.append((folder.name, f"failed: {_error_of(folder / FAILURE_FILE)}"))
+        else:
+            damage = _error_of(folder / METRICS_FILE) if (folder / METRICS_FILE).is_file() else None
+            problems.append((folder.name, f"unreadable: {damage}" if damage else f"unfinished ({status})"))
     failures = root / "failures.json"
     if failures.is_file():
-        for run, failure in json.loads(failures.read_text(encoding="utf-8")).items():
-            if run not in {p[0] for p in problems} and run not in {r["run"] for r in rows}:
-                problems.append((run, f"failed: {failure.get('error', '')}"))
-    board = pd.DataFrame(rows)
-    if not board.empty:
-        board = board.sort_values("test_sentence_accuracy", ascending=False).reset_index(drop=True)
+        try:
+            recorded = read_json(failures)
+        except ValueError as error:
+            recorded = {}
+            problems.append(("failures.json", f"unreadable: {error}"))
+        listed = {p[0] for p in problems} | {r["run"] for r in rows}
+        problems += [(run, f"failed: {f.get('error', '')}") for run, f in recorded.items() if run not in listed]
+    board = pd.DataFrame(rows, columns=RUN_COLUMNS + _metric_columns())
+    board = board.sort_values("test_sentence_accuracy", ascending=False).reset_index(drop=True)
     return board, pd.DataFrame(problems, columns=["run", "reason"])
+
+
+def _error_of(path: Path) -> str | None:
+    """The ``error`` recorded in a failure file, or what is wrong with a damaged JSON file."""
+    try:
+        return read_json(path).get("error")
+    except ValueError as error:
+        return str(error)
 
 
 def leaderboard_markdown(board: pd.DataFrame, columns: Sequence[str] | None = None, digits: int = 3) -> str:
@@ -108,13 +139,13 @@ def choose_model(board: pd.DataFrame, min_precision: float = 0.0, objective: str
     Raises
     ------
     ValueError
-        ``objective`` is not one of :data:`sst5.metrics.HEADLINE_METRICS`.
+        ``objective`` is not one of :data:`sst5.config.HEADLINE_METRICS`.
     """
     if objective not in HEADLINE_METRICS:
         raise ValueError(f"objective={objective!r}; choose one of {HEADLINE_METRICS}")
     eligible = board[board["validation_sentence_min_precision"] >= min_precision]
     column = f"validation_sentence_{objective}"
-    return eligible.sort_values(column, ascending=objective == "mean_abs_distance").reset_index(drop=True)
+    return eligible.sort_values(column, ascending=not greater_is_better(objective)).reset_index(drop=True)
 
 
 def ensemble(run_dirs: Sequence[str | Path], split: str = "test") -> tuple[dict, dict]:
@@ -136,9 +167,8 @@ def ensemble(run_dirs: Sequence[str | Path], split: str = "test") -> tuple[dict,
         raise ValueError("an ensemble needs at least two runs")
     tables = {Path(d).name: load_predictions(d, split) for d in run_dirs}
     first_name, first = next(iter(tables.items()))
-    key = ["sentence_id", "text", "label"]
     for name, table in tables.items():
-        if len(table) != len(first) or not table[key].equals(first[key]):
+        if len(table) != len(first) or not table[_ROW_KEY].equals(first[_ROW_KEY]):
             raise ValueError(f"runs {first_name!r} and {name!r} hold different {split} rows; "
                              "ensemble only runs made on the same split and data subset")
     roots = first["is_root"].to_numpy()
@@ -148,18 +178,37 @@ def ensemble(run_dirs: Sequence[str | Path], split: str = "test") -> tuple[dict,
     return classification_metrics(labels, average.argmax(axis=1)), members
 
 
-def ensemble_top(board: pd.DataFrame, root: str | Path, k: int = 3) -> pd.DataFrame:
-    """Ensemble the ``k`` best runs by validation sentence accuracy that share the same test rows.
+def ensemble_top(board: pd.DataFrame, root: str | Path, k: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Ensemble the ``k`` best runs by validation sentence accuracy that were scored on the same test rows.
 
-    Returns a table of the members' and the ensemble's test sentence accuracy and macro-F1, with a
-    ``beats_best_member`` flag on the ensemble row; empty when fewer than two runs are comparable.
+    The best run fixes the test rows; a run scored on other rows (another split, subset or data) is
+    left out and the next one taken.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        The members' and the ensemble's test sentence accuracy and macro-F1, with a ``beats_best_member``
+        flag on the ensemble row; empty when fewer than two runs are comparable.
+    left_out : pandas.DataFrame
+        ``run`` and ``reason`` for each run passed over.
     """
-    names = list(board.sort_values("validation_sentence_accuracy", ascending=False)["run"][:k])
     columns = ["test_sentence_accuracy", "test_sentence_macro_f1"]
-    if len(names) < 2:
-        return pd.DataFrame(columns=[*columns, "beats_best_member"])
-    scores, members = ensemble([Path(root) / name for name in names])
-    table = board.set_index("run").loc[names, columns]
+    ranked = list(board.sort_values("validation_sentence_accuracy", ascending=False)["run"])
+    members, left_out, reference = [], [], None
+    for name in ranked:
+        if len(members) == k:
+            break
+        rows = load_predictions(Path(root) / name, "test")[_ROW_KEY]
+        if reference is None or (len(rows) == len(reference) and rows.equals(reference)):
+            reference = rows if reference is None else reference
+            members.append(name)
+        else:
+            left_out.append((name, f"scored on other test rows than {members[0]} (another split, subset or data)"))
+    left_out = pd.DataFrame(left_out, columns=["run", "reason"])
+    if len(members) < 2:
+        return pd.DataFrame(columns=[*columns, "beats_best_member"]), left_out
+    scores, accuracy = ensemble([Path(root) / name for name in members])
+    table = board.set_index("run").loc[members, columns]
     table.loc["ensemble"] = [scores["accuracy"], scores["macro_f1"]]
-    table["beats_best_member"] = [None] * len(names) + [scores["accuracy"] > max(members.values())]
-    return table
+    table["beats_best_member"] = [None] * len(members) + [scores["accuracy"] > max(accuracy.values())]
+    return table, left_out

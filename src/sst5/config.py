@@ -8,7 +8,9 @@ A *profile* says where the course runs and picks sensible defaults for it:
 
 ``SST5_PROFILE`` selects one; without it the course picks ``gpu`` when CUDA is present, else ``cpu``.
 A notebook's ``parameters`` cell holds ``None`` for "the profile's default"; :func:`resolve_config`
-fills those in, checks every value's type and returns a frozen :class:`RunConfig`.
+fills those in, checks every value's type and range, and returns a frozen :class:`RunConfig`, whose
+fields are the one declaration of the run parameters (notebook 03's ``parameters`` cell is generated
+from them: ``make notebooks``).
 """
 
 from __future__ import annotations
@@ -20,17 +22,23 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .sampling import parse_schedule
+from .schedule import parse_schedule
 
 __all__ = [
     "LABEL_NAMES",
     "NUM_LABELS",
     "SEED",
+    "HEADLINE_METRICS",
+    "LOWER_IS_BETTER",
+    "greater_is_better",
     "TRACKERS",
     "REPO_SLUG",
     "REPO_BRANCH",
     "PROFILES",
+    "Range",
     "RunConfig",
+    "RUN_PARAMETERS",
+    "describe",
     "default_profile_name",
     "resolve_config",
     "model_list_path",
@@ -42,101 +50,101 @@ LABEL_NAMES: tuple[str, ...] = ("negative", "somewhat negative", "neutral", "som
 NUM_LABELS = len(LABEL_NAMES)
 #: The one default seed: splits, sampling, model initialisation and subsets derive from it.
 SEED = 42
-#: GitHub ``owner/name`` of this course; the notebooks' "Open in Colab" badges are built from it.
+#: GitHub ``owner/name`` of this course: the one value a fork changes (then ``make notebooks``) to get
+#: working "Open in Colab" badges and install cells.
 REPO_SLUG = "sst5-course/sst5-course"
 REPO_BRANCH = "main"
 
 PROFILE_ENV = "SST5_PROFILE"
-TRAIN_ON_CHOICES = ("sentences", "phrases")
+#: Metrics shown first in tables and recorded by every run (see :mod:`sst5.metrics`).
+HEADLINE_METRICS = ("accuracy", "macro_f1", "balanced_accuracy", "neighbour_rate", "mean_abs_distance", "qwk")
+#: The metrics for which a smaller value is better; for all others, larger is better.
+LOWER_IS_BETTER = frozenset({"loss", "mean_abs_distance"})
 #: Experiment trackers (the Trainer's ``report_to`` names); ClearML runs offline without a server.
 TRACKERS = ("clearml", "tensorboard", "wandb", "none")
-SPLIT_CHOICES = ("official", "custom")
+
+
+def greater_is_better(metric: str) -> bool:
+    """Whether a larger value of ``metric`` is better; a prefix is allowed (``eval_loss``,
+    ``validation_sentence_mean_abs_distance``)."""
+    return not any(metric == m or metric.endswith(f"_{m}") for m in LOWER_IS_BETTER)
+
+
+@dataclass(frozen=True)
+class Range:
+    """Allowed values of a numeric parameter: ``low``/``high`` bounds, each closed unless marked open."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        return above and below
+
+    def __str__(self) -> str:
+        low, high = (f"{int(v)}" if float(v).is_integer() else f"{v:g}" for v in (self.low, self.high or 0))
+        if self.high is None:
+            return f"{'greater than' if self.low_open else 'at least'} {low}"
+        return f"{'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+
+
+def _param(default: object, help: str, *, allowed: Range | tuple | None = None, run: bool = True):
+    """A :class:`RunConfig` field: its default, one line of help, its allowed values, and whether notebook 03
+    takes it (``run``; the others are course-level settings of notebooks 01 and 05 and of batch runs)."""
+    return field(default=default, metadata={"help": help, "allowed": allowed, "run": run})
 
 
 @dataclass(frozen=True)
 class RunConfig:
     """All knobs of one course run; a profile is a set of defaults for them.
 
-    Parameters
-    ----------
-    profile : str
-        Name of the profile these values came from.
-    model_name : str
-        A named local model (``tiny-bert``, ``minilm``), a local folder, or a Hugging Face Hub id.
-    schedule : str
-        Per-epoch batch strategies, e.g. ``"stratified:2,random:1"`` (see :mod:`sst5.sampling`).
-    epochs : int
-        Training epochs.
-    learning_rate : float
-        Peak learning rate of the linear schedule.
-    batch_size : int
-        Training batch size (evaluation uses twice as much).
-    max_length : int
-        Token limit; longer inputs are truncated. Batches are padded only to their longest member.
-    train_on : str
-        ``"sentences"`` (roots only) or ``"phrases"`` (every labelled node of the training trees).
-    split : str
-        ``"official"`` SST train/dev/test, or ``"custom"``: the group split saved by notebook 02.
-    split_file : str
-        Where notebook 02 saves the custom split and notebook 03 reads it.
-    seed : int
-        Seed for sampling, model initialisation and data subsets.
-    max_sentences : int or None
-        Cap on sentences per split (a seeded subset of whole trees); ``None`` uses all.
-    warmup_ratio : float
-        Share of training steps with a rising learning rate.
-    weight_decay : float
-        AdamW weight decay.
-    early_stopping_patience : int or None
-        Stop after this many evaluations without improvement; ``None`` trains all epochs.
-    metric_for_best_model : str
-        Validation metric that selects the checkpoint kept at the end.
-    use_lora : bool
-        Fine-tune LoRA adapters (``peft``) instead of all weights.
-    mixed_precision : bool
-        bf16/fp16 autocast when a GPU is present (ignored on CPU).
-    output_dir : str
-        Folder of this run's outputs (``metrics.json``, ``predictions.parquet``, checkpoints).
-    tracker : str
-        ``clearml`` (offline without a server), ``tensorboard``, ``wandb`` or ``none``.
-    progress : bool
-        Show tqdm progress bars (batch runs switch them off to keep executed notebooks small).
-    models : str
-        Model list for batch runs (a file path or a shipped list's name).
-    tfidf_max_phrases : int or None
-        Cap on training phrases for the TF-IDF baseline at phrase level.
+    This class is the one declaration of the run parameters: each field carries its type, default,
+    help line and allowed values. Notebook 03's ``parameters`` cell, the ClearML runner's command line
+    and the batch runner's checks are generated from it (:data:`RUN_PARAMETERS`, :func:`describe`).
+    ``profile`` is the name of the profile the values came from.
     """
 
     profile: str
-    model_name: str
-    schedule: str = "random"
-    epochs: int = 3
-    learning_rate: float = 5e-5
-    batch_size: int = 32
-    max_length: int = 128
-    train_on: str = "sentences"
-    split: str = "official"
-    split_file: str = "runs/split.json"
-    seed: int = SEED
-    max_sentences: int | None = None
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    early_stopping_patience: int | None = None
-    metric_for_best_model: str = "macro_f1"
-    use_lora: bool = False
-    mixed_precision: bool = True
-    output_dir: str = "runs/latest"
-    tracker: str = "clearml"
-    progress: bool = True
-    models: str = "cpu"
-    tfidf_max_phrases: int | None = None
-    extra: dict = field(default_factory=dict, compare=False, repr=False)
+    model_name: str = _param("minilm", "tiny-bert, minilm, a local folder or a Hub id")
+    schedule: str = _param("random", "batch strategy per epoch, e.g. 'stratified:2,random:2'")
+    epochs: int = _param(3, "training epochs", allowed=Range(1, 1000))
+    learning_rate: float = _param(5e-5, "peak learning rate (linear decay)", allowed=Range(0, 1, low_open=True))
+    batch_size: int = _param(32, "training batch size (evaluation uses twice as much)", allowed=Range(1, 65536))
+    max_length: int = _param(128, "token limit; batches are padded only to their longest member",
+                             allowed=Range(4, 65536))
+    train_on: str = _param("sentences", "train on root sentences or on every labelled node of the training trees",
+                           allowed=("sentences", "phrases"))
+    split: str = _param("official", "the official SST split or a custom one (split_file, saved by notebook 02)",
+                        allowed=("official", "custom"))
+    split_file: str = _param("runs/split.json", "the custom split's file (notebook 02 writes it)")
+    seed: int = _param(SEED, "seed of sampling, model initialisation and subsets", allowed=Range(0, 2**32 - 1))
+    max_sentences: int | None = _param(None, "keep a seeded subset of this many whole trees per split (unset: all)",
+                                       allowed=Range(1, None))
+    warmup_ratio: float = _param(0.1, "share of training steps with a rising learning rate",
+                                 allowed=Range(0, 1, high_open=True))
+    weight_decay: float = _param(0.01, "AdamW weight decay", allowed=Range(0, 1))
+    early_stopping_patience: int | None = _param(
+        None, "stop after this many epochs without a better validation score (unset: never)",
+        allowed=Range(1, None))
+    metric_for_best_model: str = _param("macro_f1", "validation metric that picks the checkpoint kept",
+                                        allowed=("loss", *HEADLINE_METRICS))
+    use_lora: bool = _param(False, "train LoRA adapters (peft) instead of all weights")
+    mixed_precision: bool = _param(True, "bf16/fp16 autocast on a GPU (ignored on CPU)")
+    keep_checkpoints: bool = _param(False, "keep the Trainer's checkpoints after the run (they are large)")
+    output_dir: str = _param("runs/latest", "the run's folder: metrics.json, predictions.parquet, model/")
+    tracker: str = _param("clearml", "experiment tracker (ClearML runs offline without a server)",
+                          allowed=TRACKERS)
+    progress: bool = _param(True, "tqdm progress bars (batch runs switch them off)")
+    models: str = _param("cpu", "model list of batch runs: a file or a shipped list (smoke, cpu, gpu)", run=False)
+    tfidf_max_phrases: int | None = _param(None, "cap on training phrases of notebook 01's TF-IDF baseline",
+                                           allowed=Range(1, None), run=False)
 
     def to_dict(self) -> dict:
         """The parameters as a plain dict (for tracking and ``metrics.json``)."""
-        values = dataclasses.asdict(self)
-        values.pop("extra")
-        return values
+        return dataclasses.asdict(self)
 
 
 PROFILES: dict[str, dict] = {
@@ -174,7 +182,18 @@ PROFILES: dict[str, dict] = {
     ),
 }
 
-_FIELDS = {f.name: f for f in dataclasses.fields(RunConfig) if f.name not in ("profile", "extra")}
+_FIELDS = {f.name: f for f in dataclasses.fields(RunConfig) if f.name != "profile"}
+#: The parameters notebook 03 takes (its ``parameters`` cell is generated from them), in declaration order.
+RUN_PARAMETERS: tuple[str, ...] = tuple(name for name, f in _FIELDS.items() if f.metadata["run"])
+
+
+def describe(name: str) -> str:
+    """One line on parameter ``name``: its help and, where restricted, its allowed values."""
+    meta = _FIELDS[name].metadata
+    allowed = meta["allowed"]
+    if isinstance(allowed, tuple):
+        return f"{meta['help']}: {', '.join(allowed)}"
+    return f"{meta['help']}; {allowed}" if allowed else meta["help"]
 
 
 def default_profile_name() -> str:
@@ -182,15 +201,14 @@ def default_profile_name() -> str:
     name = os.environ.get(PROFILE_ENV)
     if name:
         return name
-    import torch
+    import torch  # only here: importing the configuration must stay light
 
     return "gpu" if torch.cuda.is_available() else "cpu"
 
 
 def _check_type(name: str, value: object) -> object:
     """Return ``value`` if it fits the annotation of ``RunConfig.name`` (ints pass for floats)."""
-    hints = typing.get_type_hints(RunConfig)
-    expected = hints[name]
+    expected = typing.get_type_hints(RunConfig)[name]
     allowed = typing.get_args(expected) if isinstance(expected, types.UnionType) else (expected,)
     if value is None and type(None) in allowed:
         return value
@@ -212,6 +230,17 @@ def _type_name(annotation: object) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
+def _check_allowed(name: str, value: object) -> None:
+    """Raise ``ValueError`` naming the parameter, the value and what is allowed, if ``value`` is not."""
+    allowed = _FIELDS[name].metadata["allowed"]
+    if value is None or allowed is None:
+        return
+    if isinstance(allowed, tuple) and value not in allowed:
+        raise ValueError(f"parameter {name}={value!r} is not allowed; choose one of: {', '.join(allowed)}")
+    if isinstance(allowed, Range) and value not in allowed:
+        raise ValueError(f"parameter {name}={value!r} is out of range; allowed: {allowed}")
+
+
 def resolve_config(profile: str | None = None, **params: object) -> RunConfig:
     """Fill notebook parameters in from a profile and check them.
 
@@ -230,7 +259,8 @@ def resolve_config(profile: str | None = None, **params: object) -> RunConfig:
     Raises
     ------
     ValueError
-        Unknown profile or parameter name, or a value outside its choices.
+        Unknown profile or parameter name, a value outside its allowed values, or a schedule that does
+        not cover the epochs; the message names the parameter, the value and what is allowed.
     TypeError
         A value of the wrong type.
 
@@ -250,26 +280,11 @@ def resolve_config(profile: str | None = None, **params: object) -> RunConfig:
         raise ValueError(f"unknown parameter(s) {unknown}; valid parameters: {', '.join(_FIELDS)}")
     values = dict(PROFILES[name])
     values.update({k: _check_type(k, v) for k, v in params.items() if v is not None})
+    for key, value in values.items():
+        _check_allowed(key, value)
     config = RunConfig(profile=name, **values)
-    _validate_choices(config)
-    return config
-
-
-def _validate_choices(config: RunConfig) -> None:
-    if config.train_on not in TRAIN_ON_CHOICES:
-        raise ValueError(f"train_on={config.train_on!r}; choose one of {TRAIN_ON_CHOICES}")
-    if config.tracker not in TRACKERS:
-        raise ValueError(f"tracker={config.tracker!r}; choose one of {TRACKERS}")
-    if config.split not in SPLIT_CHOICES:
-        raise ValueError(f"split={config.split!r}; choose one of {SPLIT_CHOICES}")
-    for name in ("epochs", "batch_size", "max_length"):
-        if getattr(config, name) < 1:
-            raise ValueError(f"{name} must be at least 1, got {getattr(config, name)}")
-    if not 0 < config.learning_rate < 1:
-        raise ValueError(f"learning_rate must be in (0, 1), got {config.learning_rate}")
-    if not 0 <= config.warmup_ratio < 1:
-        raise ValueError(f"warmup_ratio must be in [0, 1), got {config.warmup_ratio}")
     parse_schedule(config.schedule, config.epochs)
+    return config
 
 
 def model_list_path(name_or_path: str) -> Path:

@@ -25,7 +25,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from .config import LABEL_NAMES
+from .config import HEADLINE_METRICS, LABEL_NAMES
 
 __all__ = [
     "HEADLINE_METRICS",
@@ -33,12 +33,9 @@ __all__ = [
     "neighbour_rate",
     "mean_abs_distance",
     "compute_metrics",
-    "softmax",
     "evaluate_module_path",
 ]
 
-#: Metrics shown first in tables and recorded by every run.
-HEADLINE_METRICS = ("accuracy", "macro_f1", "balanced_accuracy", "neighbour_rate", "mean_abs_distance", "qwk")
 _LABELS = list(range(len(LABEL_NAMES)))
 
 
@@ -99,13 +96,6 @@ def classification_metrics(y_true, y_pred, with_confusion: bool = True) -> dict:
     if with_confusion:
         result["confusion_matrix"] = confusion_matrix(y_true, y_pred, labels=_LABELS).tolist()
     return result
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of a 2-D array of logits."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def compute_metrics(eval_pred) -> dict:

@@ -18,6 +18,8 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from .config import LABEL_NAMES, SEED, cache_dir, model_list_path
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "resolve_model",
     "build_tiny_bert",
     "read_model_list",
+    "weights_bytes",
     "load_classifier",
 ]
 
@@ -128,13 +131,51 @@ def read_model_list(path_or_name: str | Path) -> list[str]:
     """
     path = model_list_path(str(path_or_name))
     entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark from a Windows editor is dropped
+    except UnicodeDecodeError as error:
+        raise ValueError(f"model list {path} is not UTF-8 text ({error}); save it as UTF-8") from error
+    for line in text.splitlines():
         entry = line.split("#", 1)[0].strip()
         if entry:
             entries.append(entry)
     if not entries:
         raise ValueError(f"model list {path} holds no model: write one model id or folder per line")
     return entries
+
+
+def _count_weights(files: list[Path]) -> int:
+    from safetensors import safe_open
+
+    count = 0
+    for file in files:
+        with safe_open(str(file), framework="numpy") as weights:
+            for key in weights.keys():  # noqa: SIM118 (safe_open is not a mapping)
+                shape = weights.get_slice(key).get_shape()
+                count += int(np.prod(shape)) if shape else 1
+    return count
+
+
+def weights_bytes(name: str, data_source: str | Path | None = None) -> int | None:
+    """Bytes of a model entry's weights as a finished run saves them (float32), or None if unknown.
+
+    Local folders and named models are measured from their safetensors headers; Hub ids are asked of
+    the Hub (``None`` offline, or for a repository without safetensors).
+    """
+    if name == "tiny-bert":
+        return 2**20  # built on first use; about 0.3M weights
+    location = Path(resolve_model(name, data_source))
+    if location.is_dir():
+        files = sorted(location.glob("*.safetensors"))
+        return 4 * _count_weights(files) if files else None
+    from huggingface_hub import get_safetensors_metadata
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    try:
+        metadata = get_safetensors_metadata(name)
+    except (HfHubHTTPError, OfflineModeIsEnabled, OSError, ValueError):
+        return None
+    return 4 * sum(metadata.parameter_count.values())
 
 
 def load_classifier(name: str, data_source: str | Path | None = None, seed: int = SEED):

@@ -254,22 +254,36 @@ def plot_training_history(history: pd.DataFrame, metric: str = "macro_f1") -> Fi
     return fig
 
 
+def _nothing_to_show(title: str) -> Figure:
+    """A figure that says there is nothing to plot yet (no finished runs)."""
+    fig, ax = plt.subplots(figsize=(6, 2))
+    ax.text(0.5, 0.5, "no finished runs yet", ha="center", va="center", fontsize=12)
+    ax.set_axis_off()
+    ax.set_title(title)
+    return fig
+
+
 def plot_runs_scatter(board: pd.DataFrame, x: str = "test_sentence_accuracy",
                       y: str = "test_sentence_macro_f1") -> Figure:
     """One labelled point per run: ``x`` against ``y`` (two leaderboard columns)."""
+    title = "Runs: accuracy against macro-F1 (sentence level, test)"
+    if board.empty:
+        return _nothing_to_show(title)
     fig, ax = plt.subplots(figsize=(8, 5))
     ax.scatter(board[x], board[y], color="#2e86c1")
     for _, row in board.iterrows():
         ax.annotate(row["run"], (row[x], row[y]), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel(x.replace("_", " "))
     ax.set_ylabel(y.replace("_", " "))
-    ax.set_title("Runs: accuracy against macro-F1 (sentence level, test)")
+    ax.set_title(title)
     fig.tight_layout()
     return fig
 
 
 def plot_schedule_effect(board: pd.DataFrame, metric: str = "test_sentence_macro_f1") -> Figure:
     """Grouped bars: ``metric`` per model, one bar per sampler schedule."""
+    if board.empty:
+        return _nothing_to_show("Effect of the sampler schedule per model")
     table = board.pivot_table(index="model", columns="schedule", values=metric, aggfunc="mean")
     fig, ax = plt.subplots(figsize=(max(6, 1.5 * len(table)), 4))
     table.plot.bar(ax=ax, rot=15)
@@ -283,6 +297,8 @@ def plot_schedule_effect(board: pd.DataFrame, metric: str = "test_sentence_macro
 
 def plot_confusion_grid(matrices: Mapping[str, Sequence[Sequence[int]]], columns: int = 3) -> Figure:
     """Row-normalised confusion matrices of several runs side by side."""
+    if not matrices:
+        return _nothing_to_show("Recall-normalised confusion matrices of the top runs")
     rows = -(-len(matrices) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 4.5 * rows), squeeze=False)
     for ax, (name, matrix) in zip(axes.ravel(), matrices.items(), strict=False):

@@ -17,11 +17,9 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .config import LABEL_NAMES
+from .runs import MODEL_SUBDIR
 
-__all__ = ["MODEL_SUBDIR", "predict_proba", "load_run_model", "predict_texts", "main"]
-
-#: Sub-folder of a run's output folder holding the final model and tokenizer.
-MODEL_SUBDIR = "model"
+__all__ = ["predict_proba", "load_run_model", "predict_texts", "main"]
 
 
 def predict_proba(

@@ -20,7 +20,7 @@ from scipy.stats import wasserstein_distance
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit, train_test_split
 
 from .config import SEED
-from .tracking import read_json, write_json
+from .runs import read_json, write_json
 
 __all__ = [
     "SeedSearch",

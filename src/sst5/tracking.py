@@ -1,4 +1,4 @@
-"""Recording results: JSON files every run writes, and ClearML experiment tracking.
+"""Experiment tracking with ClearML (a run's own files are :mod:`sst5.runs`).
 
 ClearML runs *online* when credentials are configured (``CLEARML_API_ACCESS_KEY`` and
 ``CLEARML_API_HOST`` in the environment, or a ``~/clearml.conf``), and *offline* otherwise: the session
@@ -11,21 +11,16 @@ task waits 10 s for a daemon that never answers.
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .config import LABEL_NAMES, RunConfig
+from .config import HEADLINE_METRICS, LABEL_NAMES, RunConfig
+from .runs import json_safe
 
 __all__ = [
-    "write_json",
-    "read_json",
-    "record_results",
     "clearml_is_configured",
     "use_clearml_offline",
     "start_clearml_task",
@@ -34,43 +29,6 @@ __all__ = [
 
 TASK_ID_ENV = "SST5_CLEARML_TASK_ID"
 OFFLINE_CONFIG = Path(__file__).with_name("clearml_offline.conf")
-
-
-def _plain(value):
-    """JSON-safe copy: numpy scalars to Python, NaN to None."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def write_json(path: str | Path, data: dict) -> Path:
-    """Write ``data`` as JSON atomically: readers see the old file or the whole new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(_plain(data), handle, indent=2, allow_nan=False)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
-
-
-def read_json(path: str | Path) -> dict:
-    """Read a JSON file written by :func:`write_json`."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
-def record_results(results: dict, folder: str | Path, name: str = "results.json") -> Path:
-    """Record a notebook's headline results under fixed names in ``folder/name`` (read by tests)."""
-    return write_json(Path(folder) / name, results)
 
 
 def clearml_is_configured() -> bool:
@@ -93,7 +51,7 @@ def start_clearml_task(config: RunConfig, project: str = "sst5-course", name: st
     """Create (or join) the ClearML task of a run and record its parameters.
 
     Joins the task named by ``$SST5_CLEARML_TASK_ID`` when the run was started by the ClearML runner
-    (``scripts/clearml_runner.py``); otherwise creates one, offline when no server is configured.
+    (``sst5-clearml-runner``); otherwise creates one, offline when no server is configured.
 
     Returns
     -------
@@ -139,7 +97,8 @@ def log_run_to_clearml(task, metrics: dict, predictions: pd.DataFrame) -> None:
                 xaxis="predicted class", yaxis="true class",
                 xlabels=list(LABEL_NAMES), ylabels=list(LABEL_NAMES), yaxis_reversed=True,
             )
-            for name in ("accuracy", "macro_f1", "neighbour_rate", "qwk"):
-                logger.report_single_value(f"{split}/{level}/{name}", scores[name] or 0.0)
-    task.upload_artifact("metrics", artifact_object=_plain(metrics))
+            for name in HEADLINE_METRICS:
+                if scores.get(name) is not None:  # the neighbour rate of a run without errors is undefined
+                    logger.report_single_value(f"{split}/{level}/{name}", scores[name])
+    task.upload_artifact("metrics", artifact_object=json_safe(metrics))
     task.upload_artifact("predictions", artifact_object=predictions)

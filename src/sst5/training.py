@@ -8,12 +8,14 @@ The pieces, in the order notebook 03 uses them:
 3. :func:`build_trainer` — ``TrainingArguments`` and a :class:`ScheduledTrainer`, whose sampler follows the
    per-epoch schedule (:mod:`sst5.sampling`);
 4. :func:`evaluate_run` — metrics at sentence and phrase level on validation and test, and predictions;
-5. :func:`save_run` — ``metrics.json``, ``predictions.parquet`` and the model in the run's folder.
+5. :func:`save_run` — the model, ``predictions.parquet`` and ``metrics.json`` in the run's folder
+   (:mod:`sst5.runs` says what a run folder holds).
 """
 
 from __future__ import annotations
 
 import hashlib
+import shutil
 import time
 from pathlib import Path
 
@@ -29,15 +31,26 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from .config import LABEL_NAMES, RunConfig
+from .config import LABEL_NAMES, RUN_PARAMETERS, RunConfig, greater_is_better
 from .config import cache_dir as default_cache_dir
 from .data import cached_dataset_dict, column, load_sst, read_release, sentence_level, subset_sentences
 from .eda import to_frame
 from .metrics import classification_metrics, compute_metrics
-from .predict import MODEL_SUBDIR, predict_proba
+from .predict import predict_proba
+from .provenance import run_provenance
+from .runs import (
+    CHECKPOINT_SUBDIR,
+    METRICS_FILE,
+    MODEL_SUBDIR,
+    PREDICTIONS_FILE,
+    RunStatus,
+    remove_checkpoints,
+    write_atomic,
+    write_folder_atomic,
+    write_json,
+)
 from .sampling import ScheduledSampler, parse_schedule
 from .split import apply_split, load_split
-from .tracking import write_json
 
 __all__ = [
     "prepare_splits",
@@ -51,9 +64,6 @@ __all__ = [
     "evaluate_run",
     "save_run",
 ]
-
-CHECKPOINT_SUBDIR = "checkpoints"
-
 
 def prepare_splits(config: RunConfig, data_source: str | Path | None = None) -> DatasetDict:
     """The run's splits: ``train`` (sentences or all phrases), ``validation`` and ``test`` (all phrases).
@@ -132,7 +142,7 @@ def training_arguments(config: RunConfig, n_train: int) -> TrainingArguments:
         save_total_limit=2,
         load_best_model_at_end=True,
         metric_for_best_model=config.metric_for_best_model,
-        greater_is_better=config.metric_for_best_model not in ("loss", "mean_abs_distance"),
+        greater_is_better=greater_is_better(config.metric_for_best_model),
         seed=config.seed,
         data_seed=config.seed,
         use_cpu=not torch.cuda.is_available(),
@@ -267,23 +277,40 @@ def evaluate_run(model, tokenizer, splits: DatasetDict, config: RunConfig):
     return metrics, predictions[columns + [f"prob_{i}" for i in range(len(LABEL_NAMES))]]
 
 
-def save_run(config: RunConfig, metrics: dict, predictions: pd.DataFrame, model, tokenizer,
-             history: pd.DataFrame | None = None, extra: dict | None = None) -> Path:
-    """Write the run's outputs into ``config.output_dir``; ``metrics.json`` last, so it marks completion.
+def save_run(config: RunConfig, trainer: Trainer, metrics: dict, predictions: pd.DataFrame,
+             history: pd.DataFrame, data_source: str | Path | None = None, extra: dict | None = None) -> Path:
+    """Write the run's outputs into ``config.output_dir`` and mark it trained (``metrics.json``, last).
 
-    Writes ``model/`` (merged LoRA weights when LoRA was used), ``predictions.parquet`` and
-    ``metrics.json`` (parameters, metrics, per-epoch history, ``extra``), each atomically.
+    Writes, each atomically: ``model/`` (merged LoRA weights when LoRA was used), ``predictions.parquet``,
+    what the Trainer actually used (``training_args.json``, ``trainer_state.json``), a custom split's file
+    (``split.json``), then ``metrics.json``: status ``trained``, parameters, metrics, per-epoch history,
+    ``train_seconds`` summed over the epochs of all sessions of a resumed run, ``provenance``
+    (:func:`sst5.provenance.run_provenance`) and ``extra``. Then the checkpoints are removed unless
+    ``config.keep_checkpoints``: the best model is in ``model/``.
     """
     folder = Path(config.output_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    model, tokenizer = trainer.model, trainer.processing_class
     final = model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
-    final.save_pretrained(folder / MODEL_SUBDIR)
-    tokenizer.save_pretrained(folder / MODEL_SUBDIR)
-    tmp = folder / ".predictions.parquet.tmp"
-    predictions.to_parquet(tmp, index=False)
-    tmp.replace(folder / "predictions.parquet")
-    record = {"status": "complete", "params": config.to_dict(), **metrics}
-    if history is not None:
-        record["history"] = history.to_dict(orient="records")
-    record.update(extra or {})
-    return write_json(folder / "metrics.json", record)
+
+    def save_model(tmp: Path) -> None:
+        final.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+
+    write_folder_atomic(folder / MODEL_SUBDIR, save_model)
+    write_atomic(folder / PREDICTIONS_FILE, lambda tmp: predictions.to_parquet(tmp, index=False))
+    write_atomic(folder / "training_args.json", lambda tmp: tmp.write_text(trainer.args.to_json_string()))
+    write_atomic(folder / "trainer_state.json", lambda tmp: trainer.state.save_to_json(str(tmp)))
+    if config.split == "custom":
+        write_atomic(folder / "split.json", lambda tmp: shutil.copyfile(config.split_file, tmp))
+    release = read_release(data_source)
+    parameters = {"profile": config.profile, "data": str(release.path),
+                  **{name: getattr(config, name) for name in RUN_PARAMETERS}}
+    record = {"status": RunStatus.TRAINED.value, "params": config.to_dict(), **metrics,
+              "history": history.to_dict(orient="records"),
+              "train_seconds": float(history["epoch_seconds"].sum()),
+              "provenance": run_provenance(parameters, data_fingerprint=release.fingerprint), **(extra or {})}
+    path = write_json(folder / METRICS_FILE, record)
+    if not config.keep_checkpoints:
+        remove_checkpoints(folder)
+    return path

@@ -1,0 +1,177 @@
+"""The course's command lines (installed as console scripts; ``scripts/`` holds thin copies for a checkout).
+
+- ``sst5-batch``: fine-tune every model of a list (notebooks 03-04 per model, then 05), resumably;
+- ``sst5-course``: the whole course headless (notebooks 01-02, then the profile's model list);
+- ``sst5-enqueue``: clone the ClearML runner template once per model and enqueue the clones;
+- ``sst5-clearml-runner``: the ClearML template task (one model's run, re-runnable by an agent);
+- ``sst5-predict``: classify text with a finished run (:mod:`sst5.predict`).
+
+Exit codes: 0 success; 1 a model (or the comparison) failed, the others' results are kept; 2 bad input
+(the message names it); 3 another batch is working on the same output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["batch", "course", "enqueue", "clearml_runner"]
+
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED = 1, 2, 3
+
+
+class _ParametersHelp(argparse.Action):
+    """``--help-parameters``: list notebook 03's parameters, with help and allowed values, and exit."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="list the parameters --param takes, and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .config import RUN_PARAMETERS, describe
+
+        print("\n".join(f"{name}: {describe(name)}" for name in RUN_PARAMETERS))
+        parser.exit()
+
+
+def _batch_parser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", required=True, help="model list file, or a shipped list: smoke, cpu, gpu")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="notebook-03 parameter for every run (repeatable); see --help-parameters")
+    parser.add_argument("--help-parameters", action=_ParametersHelp)
+    return parser
+
+
+def _finish(result) -> int:
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_colwidth", 120):
+        print(result.summary().to_string(index=False))
+    return 0 if result.ok else EXIT_FAILED
+
+
+def batch(argv: Sequence[str] | None = None) -> int:
+    """``sst5-batch``: run a model list through notebooks 03-05; see :func:`sst5.batch.run_batch`."""
+    parser = _batch_parser("Fine-tune every model of a list with the course notebooks (papermill), resumably.\n\n"
+                           "Example: sst5-batch --models cpu --out runs/batch --param epochs=2\n"
+                           "Exit code 1 when any model failed (see <out>/failures.json); the others' results "
+                           "are kept.")
+    parser.add_argument("--out", required=True, help="parent folder of the run folders (e.g. on Google Drive)")
+    parser.add_argument("--profile", help="smoke, cpu or gpu (default: $SST5_PROFILE, else by hardware)")
+    parser.add_argument("--data", help="SST source (default: $SST5_DATA, else the official download)")
+    parser.add_argument("--force", action="store_true", help="delete complete runs and train them again")
+    parser.add_argument("--dry-run", action="store_true", help="list the planned runs and stop")
+    args = parser.parse_args(argv)
+    from .batch import BatchLockedError, parse_assignments, plan_runs, run_batch
+    from .models import read_model_list
+
+    try:
+        entries = read_model_list(args.models)
+        params = parse_assignments(args.param, where="--param")
+        specs = plan_runs(entries, params, args.profile)
+        if args.dry_run:
+            for spec in specs:
+                print(f"{spec.name}\t{spec.model}\t{spec.params}")
+            return 0
+        result = run_batch(entries, args.out, params, args.profile, args.data, force=args.force)
+    except BatchLockedError as error:
+        parser.exit(EXIT_LOCKED, f"error: {error}\n")
+    except (FileNotFoundError, ValueError, TypeError) as error:
+        parser.exit(EXIT_BAD_INPUT, f"error: {error}\n")
+    return _finish(result)
+
+
+def course(argv: Sequence[str] | None = None) -> int:
+    """``sst5-course``: notebooks 01-02, then the profile's model list through the batch runner."""
+    parser = argparse.ArgumentParser(description="Run the whole course headless with papermill.")
+    parser.add_argument("--out", default="runs/course", help="folder of the executed notebooks and runs")
+    parser.add_argument("--figures", default=None, help="folder for the README's figures (img/)")
+    parser.add_argument("--profile", default=None, help="smoke, cpu or gpu (default: $SST5_PROFILE, else by hardware)")
+    args = parser.parse_args(argv)
+    import papermill
+
+    from .batch import run_batch
+    from .config import resolve_config
+    from .course import notebook_path
+
+    cfg = resolve_config(args.profile)
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    figures = str(Path(args.figures).resolve()) if args.figures else None
+    per_notebook = {"01_eda.ipynb": {}, "02_splitting.ipynb": {"split_file": str(out / "split.json")}}
+    for name, extra in per_notebook.items():
+        print(f"running {name}", flush=True)
+        papermill.execute_notebook(str(notebook_path(name)), str(out / name), cwd=str(out), kernel_name="python3",
+                                   parameters={"profile": cfg.profile, "figures_dir": figures,
+                                               "output_dir": str(out), **extra})
+    return _finish(run_batch(cfg.models, out / "runs", profile=cfg.profile))
+
+
+def enqueue(argv: Sequence[str] | None = None) -> int:
+    """``sst5-enqueue``: one ClearML task per model of a list, cloned from the runner template."""
+    parser = _batch_parser("Clone the ClearML runner template once per model of a list and enqueue the clones.\n\n"
+                           "Example: sst5-enqueue --models gpu --queue colab --template TASK_ID --param epochs=4")
+    parser.add_argument("--queue", required=True, help="ClearML queue the agents listen to")
+    parser.add_argument("--template", required=True, help="task id of the sst5-clearml-runner template task")
+    args = parser.parse_args(argv)
+    from .batch import enqueue_models, parse_assignments
+    from .models import read_model_list
+
+    try:
+        entries = read_model_list(args.models)
+        params = parse_assignments(args.param, where="--param")
+    except (FileNotFoundError, ValueError) as error:
+        parser.exit(EXIT_BAD_INPUT, f"error: {error}\n")
+    print("\n".join(enqueue_models(entries, args.queue, args.template, params)))
+    return 0
+
+
+def _from_text(kind: type):
+    """An argparse type for a RunConfig field: ``True``/``False`` for bools, the type itself otherwise."""
+    if kind is not bool:
+        return kind
+
+    def boolean(text: str) -> bool:
+        if text.lower() not in ("true", "false", "1", "0"):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a boolean (True or False)")
+        return text.lower() in ("true", "1")
+
+    return boolean
+
+
+def clearml_runner(argv: Sequence[str] | None = None) -> int:
+    """``sst5-clearml-runner``: the ClearML template task; each clone runs one model's notebooks 03-04.
+
+    Its ``Args/*`` parameters are notebook 03's (generated from :class:`sst5.config.RunConfig`), so an
+    agent's clone trains with exactly the values that ``sst5-enqueue`` set.
+    """
+    from .batch import BATCH_PARAMETERS
+    from .config import RUN_PARAMETERS, RunConfig, describe
+
+    parser = argparse.ArgumentParser(description="One model's run of the course notebooks, as a ClearML task.")
+    parser.add_argument("--profile", default=None, help="smoke, cpu or gpu")
+    parser.add_argument("--out", default="runs/clearml", help="parent folder of the run folder")
+    hints = typing.get_type_hints(RunConfig)
+    for name in RUN_PARAMETERS:
+        if name not in BATCH_PARAMETERS:
+            kind = next(t for t in (*typing.get_args(hints[name]), hints[name]) if t is not type(None))
+            parser.add_argument(f"--{name}", type=_from_text(kind), default=None, help=describe(name))
+    args = parser.parse_args(argv)
+    # torch and transformers before Task.init: ClearML's package scan races with their import otherwise
+    import torch  # noqa: F401
+    import transformers  # noqa: F401
+    from clearml import Task
+
+    from .batch import plan_runs, run_model
+    from .tracking import TASK_ID_ENV
+
+    task = Task.init(project_name="sst5-course", task_name="sst5 runner", task_type=Task.TaskTypes.training)
+    os.environ[TASK_ID_ENV] = task.id  # the notebook kernel reports into this task
+    params = {k: v for k, v in vars(args).items() if v is not None and k not in ("profile", "out", "model_name")}
+    (spec,) = plan_runs([args.model_name or "minilm"], params, args.profile)
+    run_dir = run_model(spec, args.out, args.profile)
+    task.upload_artifact("run_folder", artifact_object=str(run_dir))
+    return 0

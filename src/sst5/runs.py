@@ -1,0 +1,198 @@
+"""A run's folder: what it holds, how files get there safely, and what state the run is in.
+
+Notebook 03 fills a run folder, notebook 04 completes it, and the batch runner, the leaderboard and
+notebook 05 read it. Every file that another step reads is written atomically (a temporary name in the
+same folder, then a rename), so a reader sees the old file or the whole new one, never half of one.
+
+The one rule for a run's state is :func:`run_status`:
+
+========== ==============================================================================
+pending    nothing yet
+training   notebook 03 started (checkpoints, or a model without ``metrics.json``)
+trained    notebook 03 finished: model, predictions and ``metrics.json``, tracking closed
+complete   notebook 04 finished too: :func:`mark_complete` wrote ``"status": "complete"``
+failed     the batch runner recorded a failure (``failure.json``) and nothing finished since
+========== ==============================================================================
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "METRICS_FILE",
+    "PREDICTIONS_FILE",
+    "MODEL_SUBDIR",
+    "CHECKPOINT_SUBDIR",
+    "FAILURE_FILE",
+    "RunStatus",
+    "json_safe",
+    "run_status",
+    "write_json",
+    "read_json",
+    "write_atomic",
+    "write_folder_atomic",
+    "record_results",
+    "mark_complete",
+    "remove_checkpoints",
+]
+
+METRICS_FILE = "metrics.json"
+PREDICTIONS_FILE = "predictions.parquet"
+#: Sub-folder holding the final model and tokenizer.
+MODEL_SUBDIR = "model"
+#: Sub-folder of the Trainer's checkpoints (removed when the run is trained, unless kept).
+CHECKPOINT_SUBDIR = "checkpoints"
+#: Written by the batch runner into a run's folder when one of its notebooks failed.
+FAILURE_FILE = "failure.json"
+
+
+class RunStatus(str, enum.Enum):
+    """The state of a run folder (see the module docstring)."""
+
+    PENDING = "pending"
+    TRAINING = "training"
+    TRAINED = "trained"
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def json_safe(value):
+    """JSON-safe copy: numpy scalars to Python, NaN to None."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    Readers see the old file or the whole new one; a crash leaves at most a hidden ``.tmp`` file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def write_folder_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write(tmp_folder)``, then swap the folder into ``path`` (replacing an older one).
+
+    A kill during ``write`` leaves the old folder (or none) in place, never a half-written one.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        write(tmp)
+        old = path.with_name(f".{path.name}.old{os.getpid()}")
+        if path.exists():
+            path.rename(old)
+        tmp.rename(path)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def write_json(path: str | Path, data: dict) -> Path:
+    """Write ``data`` as JSON atomically (NaN becomes ``null``)."""
+    text = json.dumps(json_safe(data), indent=2, allow_nan=False)
+    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def read_json(path: str | Path) -> dict:
+    """Read a JSON object written by :func:`write_json`.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        The file is not a JSON object (damaged, or not ours); the message names the file.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is damaged ({error}); delete it, or the run folder it belongs to") from error
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} holds a JSON {type(data).__name__}, not an object; delete it")
+    return data
+
+
+def record_results(results: dict, folder: str | Path, name: str = "results.json") -> Path:
+    """Record a notebook's headline results under fixed names in ``folder/name`` (read by tests)."""
+    return write_json(Path(folder) / name, results)
+
+
+def _recorded_status(run_dir: Path) -> str | None:
+    try:
+        return read_json(run_dir / METRICS_FILE).get("status")
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def run_status(run_dir: str | Path) -> RunStatus:
+    """The state of the run in ``run_dir``: the one rule used by the batch, the leaderboard and notebook 05."""
+    run_dir = Path(run_dir)
+    status = _recorded_status(run_dir)
+    if status == RunStatus.COMPLETE:
+        return RunStatus.COMPLETE
+    if status == RunStatus.TRAINED and (run_dir / PREDICTIONS_FILE).is_file():
+        return RunStatus.TRAINED
+    if (run_dir / FAILURE_FILE).is_file():
+        return RunStatus.FAILED
+    if (run_dir / CHECKPOINT_SUBDIR).is_dir() or (run_dir / MODEL_SUBDIR).is_dir():
+        return RunStatus.TRAINING
+    return RunStatus.PENDING
+
+
+def mark_complete(run_dir: str | Path) -> Path:
+    """Record that every notebook of a trained run has finished (notebook 04 calls it last).
+
+    Raises
+    ------
+    ValueError
+        The run is not trained yet.
+    """
+    run_dir = Path(run_dir)
+    status = run_status(run_dir)
+    if status not in (RunStatus.TRAINED, RunStatus.COMPLETE):
+        raise ValueError(f"run {run_dir} is {status}, not trained: run notebook 03 for it first")
+    metrics = read_json(run_dir / METRICS_FILE)
+    return write_json(run_dir / METRICS_FILE, {**metrics, "status": RunStatus.COMPLETE.value})
+
+
+def remove_checkpoints(run_dir: str | Path) -> int:
+    """Delete a finished run's Trainer checkpoints; returns the bytes freed."""
+    folder = Path(run_dir) / CHECKPOINT_SUBDIR
+    if not folder.is_dir():
+        return 0
+    freed = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    shutil.rmtree(folder)
+    return freed
