@@ -142,3 +142,57 @@ def test_column_reads_the_selected_rows(sst):
     rows = sst["validation"].select([5, 0, 3])
     assert column(rows, "text").tolist() == [sst["validation"][i]["text"] for i in (5, 0, 3)]
     assert column(rows, "label").tolist() == [sst["validation"][i]["label"] for i in (5, 0, 3)]
+
+
+def _release_folder(folder, sst_source, replace: dict[str, bytes]):
+    """The official trees as a folder, with some files' bytes replaced."""
+    (folder / "trees").mkdir(parents=True)
+    with zipfile.ZipFile(sst_source) as archive:
+        for name in data.SPLITS.values():
+            (folder / "trees" / name).write_bytes(replace.get(name, archive.read(f"trees/{name}")))
+    return folder
+
+
+def test_an_empty_tree_file_is_refused_with_its_name(tmp_path, sst_source):
+    _release_folder(tmp_path, sst_source, {"dev.txt": b""})
+    with pytest.raises(SSTFormatError, match=r"dev\.txt: holds no tree"):
+        load_sst(tmp_path, cache=False)
+
+
+def test_a_file_in_another_encoding_is_refused_with_its_name(tmp_path, sst_source):
+    _release_folder(tmp_path, sst_source, {"test.txt": "(2 (2 caf\u00e9) (2 noir))\n".encode("latin-1")})
+    with pytest.raises(SSTFormatError, match=r"test\.txt: not UTF-8 text"):
+        load_sst(tmp_path, cache=False)
+
+
+def test_offline_without_data_says_how_to_point_at_the_data(tmp_path, monkeypatch):
+    monkeypatch.delenv("SST5_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+
+    def offline(url, timeout):
+        raise data.urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", offline)
+    with pytest.raises(ConnectionError, match=r"could not download .*Without internet, set SST5_DATA"):
+        load_sst()
+    assert not [p for p in (tmp_path / "sst5").iterdir() if p.is_file()]  # no partial download left
+
+
+@pytest.mark.parametrize("damage", ["changed in place", "truncated", "dataset_dict.json deleted"])
+def test_a_damaged_cache_is_rebuilt_not_trusted(sst_source, tmp_path, monkeypatch, caplog, damage):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    truth = load_sst(sst_source)["validation"].to_pandas()
+    [folder] = (tmp_path / "sst5" / "parsed").iterdir()
+    arrow = next((folder / "validation").glob("*.arrow"))
+    if damage == "changed in place":  # same size, other labels
+        raw = bytearray(arrow.read_bytes())
+        raw[-4000:-3000] = bytes(1000)
+        arrow.write_bytes(bytes(raw))
+    elif damage == "truncated":
+        arrow.write_bytes(arrow.read_bytes()[:1000])
+    else:
+        (folder / "dataset_dict.json").unlink()
+    reloaded = load_sst(sst_source)["validation"].to_pandas()
+    assert reloaded.equals(truth)
+    assert "rebuilding the damaged cache" in caplog.text
+    assert [p.name for p in folder.parent.iterdir()] == [folder.name]  # no temporary copy left behind

@@ -4,11 +4,11 @@ import ast
 import re
 import subprocess
 import sys
+import tomllib
 
 import nbformat
 import papermill
 import pytest
-import tomllib
 import yaml
 
 from sst5.course import (

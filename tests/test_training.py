@@ -126,8 +126,45 @@ def test_predict_new_reviews_from_python_and_command_line(smoke_run, capsys, tmp
     assert "What a delight." in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="no trained model"):
         load_run_model(tmp_path)
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stop:
         main([str(tmp_path), "text"])
+    assert stop.value.code == 2 and "no trained model" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_predict_command_line_is_safe_for_long_and_hostile_input(smoke_run, capsys):
+    long_review = "a fine film " * 100
+    hostile = "nice\x1b[2J\x1b[31mred"
+    assert main([str(smoke_run / "run"), "--max-length", "32", long_review, hostile]) == 0
+    shown = capsys.readouterr()
+    assert "1 text(s) longer than 32 tokens" in shown.err
+    assert "\x1b" not in shown.out and "\\x1b[2J" in shown.out  # escape sequences shown, not executed
+    assert long_review not in shown.out and "a fine film a fine film" in shown.out  # echoed, but cut
+
+
+@pytest.mark.slow
+def test_a_damaged_model_gives_a_clear_error(smoke_run, tmp_path):
+    import shutil
+
+    damaged = tmp_path / "run"
+    shutil.copytree(smoke_run / "run" / "model", damaged / "model")
+    weights = damaged / "model" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])  # a copy cut off half-way
+    with pytest.raises(FileNotFoundError, match="is damaged and cannot be loaded"):
+        load_run_model(damaged)
+
+
+@pytest.mark.slow
+def test_deduplicated_length_sorted_inference_equals_a_plain_forward_pass(smoke_run):
+    from sst5.predict import predict_proba
+
+    model, tokenizer = load_run_model(smoke_run / "run")
+    texts = ["a gorgeous film", "dull", "a gorgeous film", "it is neither good nor bad , just long", "dull"]
+    fast = predict_proba(model, tokenizer, texts, batch_size=2, progress=False)
+    with torch.inference_mode():
+        plain = np.stack([torch.softmax(model(**tokenizer(text, return_tensors="pt")).logits[0], -1).numpy()
+                          for text in texts])
+    assert np.allclose(fast, plain, atol=1e-5)
 
 
 @pytest.mark.slow

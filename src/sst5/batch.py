@@ -104,6 +104,14 @@ class BatchResult:
         table.insert(2, "seconds", table["run"].map(self.seconds).round(1))
         return table
 
+    def report(self) -> str:
+        """The summary as text: one line per run, then each failure's error (its first line)."""
+        table = self.summary()
+        lines = [table.drop(columns="error").to_string(index=False)]
+        for _, row in table[table["status"] == "FAILED"].iterrows():
+            lines.append(f"{row['run']}: {row['error'].splitlines()[0][:400]}")
+        return "\n".join(lines)
+
 
 class BatchLockedError(RuntimeError):
     """Another batch is working on the same output folder."""

@@ -46,10 +46,7 @@ def _batch_parser(description: str) -> argparse.ArgumentParser:
 
 
 def _finish(result) -> int:
-    import pandas as pd
-
-    with pd.option_context("display.width", 200, "display.max_colwidth", 120):
-        print(result.summary().to_string(index=False))
+    print(result.report())
     return 0 if result.ok else EXIT_FAILED
 
 

@@ -18,8 +18,11 @@ notebook, the next model of a batch) loads it in milliseconds instead of parsing
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 import re
+import shutil
 import tempfile
 import urllib.request
 import zipfile
@@ -104,6 +107,8 @@ def download_official(folder: str | Path | None = None, url: str = OFFICIAL_URL)
     ------
     ValueError
         The downloaded bytes do not match :data:`OFFICIAL_SHA256` (the temporary file is removed).
+    ConnectionError
+        The download failed (offline, say); the message says how to point ``SST5_DATA`` at the data.
     """
     cache = Path(folder) if folder else cache_dir()
     target = cache / "trainDevTestTrees_PTB.zip"
@@ -113,12 +118,18 @@ def download_official(folder: str | Path | None = None, url: str = OFFICIAL_URL)
     fd, tmp_name = tempfile.mkstemp(dir=cache, prefix=".download-", suffix=".zip")
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc="SST download") as bar:
-                for block in iter(lambda: response.read(1 << 16), b""):
-                    out.write(block)
-                    bar.update(len(block))
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+                total = int(response.headers.get("Content-Length") or 0) or None
+                with tqdm(total=total, unit="B", unit_scale=True, desc="SST download") as bar:
+                    for block in iter(lambda: response.read(1 << 16), b""):
+                        out.write(block)
+                        bar.update(len(block))
+        except OSError as error:  # URLError, timeouts, refused connections
+            raise ConnectionError(
+                f"could not download the SST release from {url} ({error}). Without internet, set {DATA_ENV} "
+                "to trainDevTestTrees_PTB.zip or to a folder holding trees/train.txt, dev.txt and test.txt."
+            ) from error
         actual = _sha256(tmp)
         if actual != OFFICIAL_SHA256:
             raise ValueError(
@@ -152,6 +163,19 @@ def resolve_source(source: str | Path | None = None) -> Path:
     return download_official()
 
 
+def _tree_lines(raw: bytes, where: str | Path) -> list[str]:
+    """The tree lines of one release file; an empty or non-UTF-8 file is an :class:`SSTFormatError`."""
+    try:
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise SSTFormatError(f"{where}: not UTF-8 text ({error}); use the files of the official release, "
+                             f"unchanged ({OFFICIAL_URL})") from error
+    if not any(line.strip() for line in lines):
+        raise SSTFormatError(f"{where}: holds no tree (the file is empty); use the files of the official release "
+                             f"({OFFICIAL_URL})")
+    return lines
+
+
 def read_release(source: str | Path | None = None) -> SSTRelease:
     """Read the raw tree lines of train, dev and test (see :func:`resolve_source` for ``source``).
 
@@ -161,6 +185,8 @@ def read_release(source: str | Path | None = None) -> SSTRelease:
         The zip or folder lacks one of ``trees/{train,dev,test}.txt``.
     ValueError
         A zip's checksum differs from the official release's.
+    SSTFormatError
+        A tree file is empty or not UTF-8 text.
     """
     path = resolve_source(source)
     digest = hashlib.sha256()
@@ -173,7 +199,7 @@ def read_release(source: str | Path | None = None) -> SSTRelease:
                 raise FileNotFoundError(f"{member} is missing: the SST folder must hold trees/{name}")
             raw = member.read_bytes()
             digest.update(raw)
-            lines[split] = raw.decode("utf-8").splitlines()
+            lines[split] = _tree_lines(raw, member)
     else:
         if path.suffix == ".zip" and _sha256(path) != OFFICIAL_SHA256:
             raise ValueError(
@@ -185,7 +211,7 @@ def read_release(source: str | Path | None = None) -> SSTRelease:
             for split, name in SPLITS.items():
                 raw = archive.read(f"trees/{name}")
                 digest.update(raw)
-                lines[split] = raw.decode("utf-8").splitlines()
+                lines[split] = _tree_lines(raw, f"{path}:trees/{name}")
     return SSTRelease(path=path, lines=lines, fingerprint=digest.hexdigest())
 
 
@@ -276,22 +302,53 @@ _FEATURES = Features(
 )
 #: Bump when parsing changes, so cached tables from the old parser are not reused.
 _PARSER_VERSION = 1
+_MANIFEST = "sst5-manifest.json"
+_log = logging.getLogger(__name__)
+
+
+def _manifest(folder: Path) -> dict[str, str]:
+    """sha256 of every file of a saved dataset, by relative path."""
+    return {str(f.relative_to(folder)): _sha256(f) for f in sorted(folder.rglob("*"))
+            if f.is_file() and f.name != _MANIFEST}
+
+
+def _cache_damage(folder: Path) -> str | None:
+    """What is wrong with a cache folder (missing or changed files), or None when it is intact."""
+    try:
+        expected = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"no readable {_MANIFEST}"
+    # only the files saved with the manifest: datasets may add its own cache files beside them later
+    changed = [name for name, digest in expected.items()
+               if not (folder / name).is_file() or _sha256(folder / name) != digest]
+    return f"changed or missing: {', '.join(changed)}" if changed else None
 
 
 def cached_dataset_dict(folder: str | Path, build: Callable[[], DatasetDict], keep_in_memory: bool = False
                         ) -> DatasetDict:
     """Load the ``DatasetDict`` saved in ``folder``, or ``build()`` it and save it there first.
 
-    The save goes to a temporary sibling that is renamed into place, so an interrupted run never
-    leaves a half-written cache that a later run would trust. ``keep_in_memory`` loads a copy into
-    memory, so that later ``map`` results are not written into the cache folder beside it.
+    A cache is trusted only when every file matches the sha256 manifest written with it: a cache
+    changed in place, truncated or half deleted is rebuilt, with a one-line warning. The save goes to a
+    temporary sibling that is renamed into place, so an interrupted run never leaves a half-written
+    cache. ``keep_in_memory`` loads a copy into memory, so that later ``map`` results are not written
+    into the cache folder beside it.
     """
     folder = Path(folder)
-    if not (folder / "dataset_dict.json").is_file():
-        tmp = folder.with_name(f"{folder.name}.tmp{os.getpid()}")
+    if folder.exists():
+        damage = _cache_damage(folder)
+        if damage is None:
+            return load_from_disk(str(folder), keep_in_memory=keep_in_memory)
+        _log.warning("sst5: rebuilding the damaged cache %s (%s)", folder, damage)
+        shutil.rmtree(folder)
+    tmp = folder.with_name(f".{folder.name}.tmp{os.getpid()}")
+    try:
         build().save_to_disk(str(tmp))
-        if not folder.exists():
+        (tmp / _MANIFEST).write_text(json.dumps(_manifest(tmp), indent=1), encoding="utf-8")
+        if not folder.exists():  # another process may have finished the same cache meanwhile
             tmp.rename(folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return load_from_disk(str(folder), keep_in_memory=keep_in_memory)
 
 

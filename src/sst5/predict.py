@@ -9,6 +9,7 @@ repeated phrases) fast.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def load_run_model(run_dir: str | Path):
     Raises
     ------
     FileNotFoundError
-        ``run_dir`` holds no saved model (the run failed or has not finished).
+        ``run_dir`` holds no saved model (the run failed or has not finished), or a damaged one.
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -75,12 +76,20 @@ def load_run_model(run_dir: str | Path):
             f"no trained model in {Path(run_dir)}: expected {folder}/config.json. Point at the output folder "
             "of a finished notebook-03 run (or a batch run's <out>/<run-name>)."
         )
-    return AutoModelForSequenceClassification.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+    from safetensors import SafetensorError
+
+    try:
+        return AutoModelForSequenceClassification.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as error:
+        raise FileNotFoundError(
+            f"the model in {folder} is damaged and cannot be loaded ({type(error).__name__}: {error}); delete "
+            f"{Path(run_dir)} and run it again (sst5-batch retrains it)") from error
 
 
-def predict_texts(run_dir: str | Path, texts: Sequence[str], max_length: int = 128) -> pd.DataFrame:
-    """Classify new texts with a run: one row per text with its label name and five probabilities."""
-    model, tokenizer = load_run_model(run_dir)
+def predict_texts(run: str | Path | tuple, texts: Sequence[str], max_length: int = 128) -> pd.DataFrame:
+    """Classify new texts with a run (its folder, or a loaded ``(model, tokenizer)``): one row per text
+    with its label name and five probabilities."""
+    model, tokenizer = run if isinstance(run, tuple) else load_run_model(run)
     probabilities = predict_proba(model, tokenizer, list(texts), max_length=max_length, progress=False)
     table = pd.DataFrame(probabilities, columns=list(LABEL_NAMES))
     table.insert(0, "predicted", [LABEL_NAMES[i] for i in probabilities.argmax(axis=1)])
@@ -88,16 +97,29 @@ def predict_texts(run_dir: str | Path, texts: Sequence[str], max_length: int = 1
     return table
 
 
+def _printable(text: str, width: int = 60) -> str:
+    """``text`` safe for a terminal: control characters (escape sequences) shown escaped, cut to ``width``."""
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return shown if len(shown) <= width else shown[: width - 1] + "…"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: print the predicted class and probabilities of each text."""
     parser = argparse.ArgumentParser(description="Classify reviews with a fine-tuned sst5 run.")
     parser.add_argument("run_dir", help="output folder of a fine-tuning run")
     parser.add_argument("texts", nargs="+", help="texts to classify")
+    parser.add_argument("--max-length", type=int, default=128, help="token limit; longer texts are cut (default 128)")
     args = parser.parse_args(argv)
     try:
-        table = predict_texts(args.run_dir, args.texts)
+        model, tokenizer = load_run_model(args.run_dir)
     except FileNotFoundError as error:
         parser.exit(2, f"error: {error}\n")
-    with pd.option_context("display.width", 160, "display.max_colwidth", 60):
+    cut = sum(len(ids) > args.max_length for ids in tokenizer(args.texts, truncation=False)["input_ids"])
+    if cut:
+        print(f"note: {cut} text(s) longer than {args.max_length} tokens were classified on their first "
+              f"{args.max_length} tokens (--max-length)", file=sys.stderr)
+    table = predict_texts((model, tokenizer), args.texts, max_length=args.max_length)
+    table["text"] = table["text"].map(_printable)
+    with pd.option_context("display.width", 160, "display.max_colwidth", 70):
         print(table.round(3).to_string(index=False))
     return 0

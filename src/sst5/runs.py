@@ -56,7 +56,7 @@ CHECKPOINT_SUBDIR = "checkpoints"
 FAILURE_FILE = "failure.json"
 
 
-class RunStatus(str, enum.Enum):
+class RunStatus(enum.StrEnum):
     """The state of a run folder (see the module docstring)."""
 
     PENDING = "pending"
@@ -64,9 +64,6 @@ class RunStatus(str, enum.Enum):
     TRAINED = "trained"
     COMPLETE = "complete"
     FAILED = "failed"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 def json_safe(value):
@@ -105,8 +102,9 @@ def write_folder_atomic(path: str | Path, write: Callable[[Path], object]) -> Pa
     A kill during ``write`` leaves the old folder (or none) in place, never a half-written one.
     """
     path = Path(path)
+    for stale in path.parent.glob(f".{path.name}.*"):  # left by a process killed while writing
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     try:
         write(tmp)
         old = path.with_name(f".{path.name}.old{os.getpid()}")

@@ -15,6 +15,8 @@ The pieces, in the order notebook 03 uses them:
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import shutil
 import time
 from pathlib import Path
@@ -64,6 +66,8 @@ __all__ = [
     "evaluate_run",
     "save_run",
 ]
+
+_log = logging.getLogger(__name__)
 
 def prepare_splits(config: RunConfig, data_source: str | Path | None = None) -> DatasetDict:
     """The run's splits: ``train`` (sentences or all phrases), ``validation`` and ``test`` (all phrases).
@@ -222,9 +226,20 @@ def build_trainer(config: RunConfig, model, tokenizer, tokenized: DatasetDict) -
 
 
 def last_checkpoint(config: RunConfig) -> str | None:
-    """The newest checkpoint of an interrupted run in ``config.output_dir``, to resume from (or None)."""
+    """The newest complete checkpoint of an interrupted run in ``config.output_dir``, to resume from (or None).
+
+    The ``Trainer`` writes a checkpoint's ``trainer_state.json`` last: a checkpoint without a readable one
+    was cut off by a kill while saving, and is deleted (training resumes from the one before).
+    """
     folder = Path(config.output_dir) / CHECKPOINT_SUBDIR
-    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+    while folder.is_dir() and (newest := get_last_checkpoint(str(folder))) is not None:
+        try:
+            json.loads((Path(newest) / "trainer_state.json").read_text(encoding="utf-8"))
+            return newest
+        except (OSError, ValueError):
+            _log.warning("sst5: %s was cut off while saving; resuming from the checkpoint before it", newest)
+            shutil.rmtree(newest)
+    return None
 
 
 def training_history(trainer: Trainer, config: RunConfig) -> pd.DataFrame:
