@@ -25,7 +25,7 @@ from datasets import DatasetDict
 from transformers import DataCollatorWithPadding, Trainer
 
 from sst5.config import resolve_config
-from sst5.data import load_sst, sentence_level
+from sst5.data import column, load_sst, sentence_level
 from sst5.models import load_classifier
 from sst5.predict import predict_proba
 from sst5.training import build_trainer, prepare_splits, tokenize_splits, training_arguments
@@ -102,14 +102,14 @@ def main():
     if torch.cuda.is_available() and (peak := _peak_tflops(args.peak_tflops)):
         model, tokenizer = load_classifier(cfg.model_name)
         n_params = sum(p.numel() for p in model.parameters())
-        mean_tokens = np.mean([len(ids) for ids in tokenizer(splits["train"]["text"])["input_ids"]])
+        mean_tokens = np.mean([len(ids) for ids in tokenizer(column(splits["train"], "text").tolist())["input_ids"]])
         for name, values in (("recipe", recipe), ("baseline", baseline)):
             mfu = 6 * n_params * statistics.median(values) * mean_tokens / (peak * 1e12)
             print(f"train  {name} MFU {100 * mfu:.2f}% of {peak:.0f} TFLOP/s ({torch.cuda.get_device_name()})")
 
     model, tokenizer = load_classifier(args.model, args.data)
     test = sentence_level(load_sst(args.data))["test"]
-    texts = test["text"][:n_infer]
+    texts = column(test, "text")[:n_infer].tolist()
     fast, slow = [], []
     for _ in range(repeats):
         start = time.perf_counter()

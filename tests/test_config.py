@@ -1,6 +1,9 @@
+import typing
+
 import pytest
 
-from sst5.config import PROFILES, resolve_config
+from sst5.batch import plan_runs
+from sst5.config import PROFILES, RUN_PARAMETERS, RunConfig, resolve_config
 from sst5.models import read_model_list
 
 
@@ -38,10 +41,20 @@ def test_an_int_is_accepted_for_a_float():
 
 
 @pytest.mark.parametrize("profile", list(PROFILES))
-def test_every_profile_ships_a_model_list(profile):
+def test_every_shipped_model_list_plans_under_its_profile(profile):
     models = read_model_list(PROFILES[profile]["models"])
-    assert models
-    assert all(m.split()[0] for m in models)
+    specs = plan_runs(models, {}, profile)  # every override is a valid notebook-03 parameter and value
+    assert [spec.model for spec in specs] == [m.split()[0] for m in models]
+    assert len({spec.name for spec in specs}) == len(specs)
+
+
+def test_every_numeric_parameter_has_a_range():
+    hints = typing.get_type_hints(RunConfig)
+    numeric = [n for n in RUN_PARAMETERS if {int, float} & {*typing.get_args(hints[n]), hints[n]}]
+    assert numeric
+    for name in numeric:
+        with pytest.raises(ValueError, match=rf"parameter {name}=-1(\.0)? is out of range; allowed: "):
+            resolve_config("smoke", **{name: -1})
 
 
 def test_gpu_list_covers_the_bert_family():

@@ -1,9 +1,9 @@
 import evaluate
 import numpy as np
 import pytest
-from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
+from sklearn.metrics import cohen_kappa_score, f1_score
 
-from sst5.metrics import classification_metrics, compute_metrics, evaluate_module_path, neighbour_rate
+from sst5.metrics import classification_metrics, compute_metrics, evaluate_module_path
 
 
 def test_hand_worked_case():
@@ -26,14 +26,19 @@ def test_perfect_and_far_predictions():
     assert far["mean_abs_distance"] == 4 and far["neighbour_rate"] == 0.0 and far["qwk"] < 0
 
 
-def test_equals_scikit_learn_on_random_labels():
+def test_metrics_agree_with_their_confusion_matrix_on_random_labels():
     rng = np.random.default_rng(0)
     y, p = rng.integers(0, 5, 500), rng.integers(0, 5, 500)
     m = classification_metrics(y, p)
-    assert m["accuracy"] == accuracy_score(y, p)
+    matrix = np.array(m["confusion_matrix"])
+    distance = np.abs(np.subtract.outer(np.arange(5), np.arange(5)))  # |true - predicted| of each cell
+    assert matrix.sum() == 500 and m["accuracy"] == pytest.approx(np.trace(matrix) / 500)
+    assert m["mean_abs_distance"] == pytest.approx((matrix * distance).sum() / 500)
+    assert m["neighbour_rate"] == pytest.approx(matrix[distance == 1].sum() / matrix[distance > 0].sum())
+    assert m["precision/negative"] == pytest.approx(matrix[0, 0] / matrix[:, 0].sum())
+    assert m["recall/positive"] == pytest.approx(matrix[4, 4] / matrix[4].sum())
     assert m["macro_f1"] == pytest.approx(f1_score(y, p, average="macro"))
     assert m["qwk"] == pytest.approx(cohen_kappa_score(y, p, weights="quadratic"))
-    assert neighbour_rate(y, p) == pytest.approx(np.mean(np.abs(y - p)[y != p] == 1))
 
 
 def test_trainer_hook_and_evaluate_module_agree():

@@ -39,6 +39,7 @@ def test_the_run_seed_decides_the_new_head():
     assert not torch.equal(first.classifier.weight, other.classifier.weight)
 
 
+@pytest.mark.slow
 def test_same_parameters_give_the_same_model(tmp_path, sst_source):
     # MiniLM, whose 5-class head is new (the tiny test BERT is saved with one)
     cfg = resolve_config("smoke", model_name="minilm", schedule="random", epochs=1, max_sentences=100,
@@ -185,3 +186,14 @@ def test_lora_trains_adapters_and_saves_a_merged_model(tmp_path, sst_source):
     merged, _ = load_run_model(cfg.output_dir)
     assert not any("lora" in key for key in merged.state_dict())
     assert merged.config.num_labels == 5
+
+
+def test_a_half_precision_checkpoint_trains_with_float32_weights(tiny_model_dir, tmp_path):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    half = tmp_path / "bf16"
+    AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, dtype=torch.bfloat16).save_pretrained(half)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(half)
+    assert load_file(half / "model.safetensors")["bert.embeddings.word_embeddings.weight"].dtype == torch.bfloat16
+    model, _ = load_classifier(str(half))
+    assert {p.dtype for p in model.parameters()} == {torch.float32}

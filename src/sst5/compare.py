@@ -17,6 +17,7 @@ from .analysis import PROB_COLUMNS, load_predictions
 from .config import HEADLINE_METRICS, LABEL_NAMES, greater_is_better
 from .metrics import classification_metrics
 from .runs import FAILURE_FILE, METRICS_FILE, RunStatus, read_json, run_status
+from .stats import precision_floor
 
 __all__ = ["RUN_COLUMNS", "collect_runs", "leaderboard_markdown", "export_leaderboard", "choose_model", "ensemble",
            "ensemble_top"]
@@ -32,9 +33,10 @@ def _flatten(metrics: dict) -> dict:
             scores = metrics.get(split, {}).get(level, {})
             for name in HEADLINE_METRICS:
                 row[f"{split}_{level}_{name}"] = scores.get(name)
-            precisions = [scores.get(f"precision/{c}") for c in LABEL_NAMES]
-            if all(p is not None for p in precisions):
-                row[f"{split}_{level}_min_precision"] = min(precisions)
+            if all(f"precision/{c}" in scores for c in LABEL_NAMES):
+                floor = precision_floor(scores)
+                row[f"{split}_{level}_min_precision"] = floor["min_precision"]
+                row[f"{split}_{level}_meets_precision_floor"] = floor["meets_floor"]
     return row
 
 
@@ -45,7 +47,7 @@ RUN_COLUMNS = ["run", "status", "model", "schedule", "seed", "epochs", "train_se
 
 def _metric_columns() -> list[str]:
     return [f"{split}_{level}_{name}" for split in ("validation", "test") for level in ("sentence", "phrase")
-            for name in (*HEADLINE_METRICS, "min_precision")]
+            for name in (*HEADLINE_METRICS, "min_precision", "meets_precision_floor")]
 
 
 def _run_row(folder: Path, metrics: dict, status: RunStatus) -> dict:

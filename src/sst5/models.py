@@ -183,8 +183,10 @@ def load_classifier(name: str, data_source: str | Path | None = None, seed: int 
 
     The classification head is new (a checkpoint's own head, e.g. an SST-2 head with two outputs,
     is replaced) and initialised from ``seed``, so that the same run parameters give the same model;
-    the encoder keeps its pretrained weights.
+    the encoder keeps its pretrained weights. Weights load in float32 whatever the checkpoint's dtype
+    (transformers 5 keeps a bf16 or fp16 checkpoint's dtype): mixed precision needs float32 master weights.
     """
+    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
 
     location = resolve_model(name, data_source)
@@ -197,6 +199,7 @@ def load_classifier(name: str, data_source: str | Path | None = None, seed: int 
             id2label=dict(enumerate(LABEL_NAMES)),
             label2id={label: i for i, label in enumerate(LABEL_NAMES)},
             ignore_mismatched_sizes=True,
+            dtype=torch.float32,
         )
     except OSError as error:
         raise OSError(

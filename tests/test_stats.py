@@ -1,0 +1,69 @@
+"""Paired statistics on constructed cases with known answers."""
+
+import numpy as np
+import pytest
+
+from sst5.metrics import classification_metrics
+from sst5.stats import Comparison, compare_runs, describe_comparison, mcnemar_exact, paired_bootstrap, precision_floor
+
+RNG = np.random.default_rng(0)
+Y = RNG.integers(0, 5, 400)
+
+
+def test_identical_runs_differ_by_nothing():
+    predicted = np.where(RNG.random(400) < 0.6, Y, (Y + 1) % 5)
+    for metric in ("accuracy", "macro_f1", "neighbour_rate"):
+        result = paired_bootstrap(Y, predicted, predicted, metric, n_resamples=500)
+        assert result.difference == result.low == result.high == 0
+    assert mcnemar_exact(Y, predicted, predicted) == 1.0
+
+
+def test_mcnemar_on_a_twelve_to_nothing_split_of_discordant_rows():
+    y = np.zeros(30, dtype=int)
+    a = y.copy()
+    b = y.copy()
+    b[:12] = 1  # B wrong on 12 rows where A is right; both right elsewhere
+    assert mcnemar_exact(y, a, b) == pytest.approx(2 * 0.5**12)
+    b[12] = 2
+    a[12] = 3  # a row where both are wrong does not count
+    assert mcnemar_exact(y, a, b) == pytest.approx(2 * 0.5**12)
+
+
+def test_bootstrap_interval_covers_a_known_difference_and_metrics_match_the_course_definitions():
+    a = Y.copy()
+    b = Y.copy()
+    wrong = RNG.choice(400, 60, replace=False)
+    b[wrong] = (Y[wrong] + RNG.choice([1, 2], 60)) % 5
+    result = paired_bootstrap(Y, a, b, "accuracy", n_resamples=2000)
+    assert result.difference == pytest.approx(60 / 400)
+    assert 0 < result.low < 0.15 < result.high < 0.25
+    for metric in ("macro_f1", "neighbour_rate"):
+        observed = paired_bootstrap(Y, b, a[::-1], metric, n_resamples=200).difference
+        expected = classification_metrics(Y, b)[metric] - classification_metrics(Y, a[::-1])[metric]
+        assert observed == pytest.approx(expected)
+
+
+def test_groups_of_seeds_compare_their_mean():
+    seeds_a = np.stack([np.where(RNG.random(400) < share, Y, (Y + 2) % 5) for share in (0.7, 0.8)])
+    seeds_b = np.stack([np.where(RNG.random(400) < share, Y, (Y + 2) % 5) for share in (0.5, 0.6, 0.4)])
+    result = compare_runs(Y, seeds_a, seeds_b)
+    expected = np.mean([np.mean(s == Y) for s in seeds_a]) - np.mean([np.mean(s == Y) for s in seeds_b])
+    assert result.difference == pytest.approx(expected) and result.low > 0 and result.p_value is None
+    with pytest.raises(ValueError, match="same test rows"):
+        paired_bootstrap(Y, seeds_a, seeds_b[:, :300])
+
+
+def test_the_comparison_in_words():
+    assert describe_comparison(Comparison("accuracy", 0.012, -0.003, 0.026, 0.95, 0.11)) == (
+        "accuracy: A − B = +1.2 points [−0.3, +2.6], p = 0.11: not significant at 5 %")
+    assert describe_comparison(Comparison("macro_f1", -0.02, -0.035, -0.004, 0.95), "stratified", "random") == (
+        "macro-F1: stratified − random = −2.0 points [−3.5, −0.4]: significant at 5 %")
+    single = compare_runs(Y, Y, np.where(RNG.random(400) < 0.5, Y, (Y + 1) % 5), n_resamples=500)
+    assert single.p_value < 1e-10 and describe_comparison(single).endswith("significant at 5 %")
+
+
+def test_precision_floor_names_the_weakest_class():
+    scores = classification_metrics([0, 1, 2, 3, 4, 4, 0], [0, 1, 2, 3, 4, 0, 4])
+    floor = precision_floor(scores)
+    assert floor["min_precision"] == 0.5 and floor["meets_floor"] and floor["weakest_class"] == "negative"
+    assert not precision_floor(scores, floor=0.6)["meets_floor"]
