@@ -66,7 +66,7 @@ PATH_PARAMETERS = ("split_file", "data")
 _SLUG_MAX = 80
 # Bytes a finished run keeps beside its float32 weights (tokenizer, predictions, executed notebooks),
 # and what training needs on top while it runs (two checkpoints of weights plus AdamW's two moments).
-_RUN_EXTRA_BYTES = 30 * 2**20
+_RUN_EXTRA_BYTES = 10 * 2**20
 _TRAINING_BYTES_PER_WEIGHT_BYTE = 6
 
 
