@@ -180,9 +180,12 @@ def test_resume_skips_complete_runs_and_completes_a_trained_one_without_retraini
     (out / interrupted / "04_error_analysis.ipynb").unlink()
     weights = out / interrupted / "model" / "model.safetensors"
     trained_at = weights.stat().st_mtime_ns
+    (out / "failures.json").write_text('{"half-written": ')  # a record damaged by a kill
     again = run_batch(smoke_batch["models"][::2], out, smoke_batch["params"], profile="smoke", data=sst_source,
                       compare=False)
     assert again.skipped == [untouched] and again.finished == [interrupted] and again.ok
+    assert [p.name.split(".damaged-")[0] for p in out.glob("failures.json.damaged-*")] == ["failures.json"]
+    assert read_json(out / "failures.json") == {}  # a new record: nothing failed in this batch
     assert run_status(out / interrupted) == RunStatus.COMPLETE
     assert weights.stat().st_mtime_ns == trained_at, "the trained model must not be trained again"
     assert read_json(out / interrupted / "metrics.json")["test"] == metrics["test"]

@@ -16,7 +16,7 @@ import pandas as pd
 from .analysis import PROB_COLUMNS, load_predictions
 from .config import HEADLINE_METRICS, LABEL_NAMES, greater_is_better
 from .metrics import classification_metrics
-from .runs import FAILURE_FILE, METRICS_FILE, RunStatus, read_json, run_status
+from .runs import FAILURE_FILE, METRICS_FILE, RunStatus, read_json, run_status, write_atomic
 from .stats import precision_floor
 
 __all__ = ["RUN_COLUMNS", "collect_runs", "leaderboard_markdown", "export_leaderboard", "choose_model", "ensemble",
@@ -123,12 +123,10 @@ def leaderboard_markdown(board: pd.DataFrame, columns: Sequence[str] | None = No
 
 
 def export_leaderboard(board: pd.DataFrame, folder: str | Path, columns: Sequence[str] | None = None) -> list[Path]:
-    """Write ``leaderboard.csv`` (all columns) and ``leaderboard.md`` (``columns``) into ``folder``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    board.to_csv(folder / "leaderboard.csv", index=False)
-    (folder / "leaderboard.md").write_text(leaderboard_markdown(board, columns), encoding="utf-8")
-    return [folder / "leaderboard.csv", folder / "leaderboard.md"]
+    """Write ``leaderboard.csv`` (all columns) and ``leaderboard.md`` (``columns``) into ``folder``, atomically."""
+    markdown = leaderboard_markdown(board, columns)
+    return [write_atomic(Path(folder) / "leaderboard.csv", lambda tmp: board.to_csv(tmp, index=False)),
+            write_atomic(Path(folder) / "leaderboard.md", lambda tmp: tmp.write_text(markdown, encoding="utf-8"))]
 
 
 def choose_model(board: pd.DataFrame, min_precision: float = 0.0, objective: str = "neighbour_rate") -> pd.DataFrame:
