@@ -3,24 +3,31 @@
 - *Prior guess*: predict a class at random with the training class shares. Its expected accuracy is
   ``sum_c p_train(c) * p_test(c)``, the sum of squared shares when both splits look alike.
 - *Majority*: always the most frequent training class (scikit-learn's ``DummyClassifier``).
-- *TF-IDF + logistic regression* on word uni- and bigrams, trained on all training phrases, the
-  classical bag-of-n-grams model (Socher et al. 2013 report NB 41.0 and SVM 40.7 at sentence level).
+- *TF-IDF + logistic regression* on word uni- and bigrams (optionally character n-grams), trained on the
+  distinct training phrases, the classical bag-of-n-grams model (Socher et al. 2013 report NB 41.0 and
+  SVM 40.7 at sentence level). Its settings are picked on validation sentences by :func:`tune_tfidf`
+  (``benchmarks/tune_tfidf.py``) and kept in :data:`sst5.config.TFIDF_SETTINGS`.
 """
 
 from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.dummy import DummyClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline, make_union
+from tqdm.auto import tqdm
 
-from .config import NUM_LABELS, SEED
+from .config import NUM_LABELS, SEED, TFIDF_SETTINGS
 from .metrics import classification_metrics
 from .split import group_split, random_phrase_split
 
-__all__ = ["PUBLISHED", "prior_guess_accuracy", "fit_tfidf", "evaluate_baselines", "score_split_kinds"]
+__all__ = ["PUBLISHED", "prior_guess_accuracy", "fit_tfidf", "distinct_phrases", "tune_tfidf", "evaluate_baselines",
+           "score_split_kinds"]
 
 #: Published SST-5 test accuracies (%): sentence level (root) and all phrases.
 PUBLISHED = pd.DataFrame(
@@ -43,13 +50,43 @@ def prior_guess_accuracy(train_labels, test_labels) -> float:
     return float(p_train @ p_test)
 
 
-def fit_tfidf(texts, labels, seed: int = SEED) -> Pipeline:
-    """Fit TF-IDF (word 1-2 grams, sublinear tf) + multinomial logistic regression."""
-    model = make_pipeline(
-        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-        LogisticRegression(C=2.0, max_iter=1000, random_state=seed),
-    )
+def fit_tfidf(texts, labels, seed: int = SEED, *, C: float = TFIDF_SETTINGS["C"],
+              class_weight: str | None = TFIDF_SETTINGS["class_weight"],
+              char_ngrams: bool = TFIDF_SETTINGS["char_ngrams"]) -> Pipeline:
+    """Fit TF-IDF (word 1-2 grams, sublinear tf; with ``char_ngrams`` also 2-5 character n-grams within
+    words) and a multinomial logistic regression with inverse regularisation ``C``."""
+    features = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    if char_ngrams:
+        characters = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True)
+        features = make_union(features, characters)
+    model = make_pipeline(features, LogisticRegression(C=C, class_weight=class_weight, max_iter=2000,
+                                                       random_state=seed))
     return model.fit(list(texts), np.asarray(labels))
+
+
+def distinct_phrases(phrases: pd.DataFrame) -> pd.DataFrame:
+    """Each training phrase once: short phrases recur in many trees (mostly neutral ones), and their copies
+    would weigh the classifier towards them."""
+    return phrases.drop_duplicates("text")
+
+
+def tune_tfidf(train: pd.DataFrame, validation: pd.DataFrame, grid: dict[str, Sequence],
+               seed: int = SEED) -> pd.DataFrame:
+    """Score every setting of ``grid`` (keyword arguments of :func:`fit_tfidf`) on validation sentences.
+
+    The model is fitted on the distinct training phrases; test data never enters. Returns one row per
+    setting with ``accuracy`` and ``macro_f1`` (%), best validation accuracy first.
+    """
+    fit_rows = distinct_phrases(train)
+    sentences = validation[validation["is_root"]]
+    rows = []
+    for values in tqdm(list(itertools.product(*grid.values())), desc="TF-IDF settings"):
+        settings = dict(zip(grid, values, strict=True))
+        model = fit_tfidf(fit_rows["text"], fit_rows["label"], seed, **settings)
+        predicted = model.predict(list(sentences["text"]))
+        scores = classification_metrics(sentences["label"], predicted, with_confusion=False)
+        rows.append({**settings, "accuracy": 100 * scores["accuracy"], "macro_f1": 100 * scores["macro_f1"]})
+    return pd.DataFrame(rows).sort_values(["accuracy", "macro_f1"], ascending=False).reset_index(drop=True)
 
 
 def evaluate_baselines(
@@ -62,7 +99,7 @@ def evaluate_baselines(
     train, test : pandas.DataFrame
         Phrase tables (columns ``text``, ``label``, ``is_root``) as from :func:`sst5.eda.to_frame`.
     max_train_phrases : int, optional
-        Fit the TF-IDF model on a seeded sample of this many training phrases (faster).
+        Fit the TF-IDF model on a seeded sample of this many distinct training phrases (faster).
     seed : int
         Seed of that sample and of the models.
 
@@ -71,9 +108,9 @@ def evaluate_baselines(
     pandas.DataFrame
         One row per (baseline, level) with ``accuracy`` and ``macro_f1`` in percent.
     """
-    fit_rows = train
-    if max_train_phrases is not None and len(train) > max_train_phrases:
-        fit_rows = train.sample(n=max_train_phrases, random_state=seed)
+    fit_rows = distinct_phrases(train)
+    if max_train_phrases is not None and len(fit_rows) > max_train_phrases:
+        fit_rows = fit_rows.sample(n=max_train_phrases, random_state=seed)
     tfidf = fit_tfidf(fit_rows["text"], fit_rows["label"], seed)
     rows = []
     for level, rows_test, rows_train in (

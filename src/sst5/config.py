@@ -31,6 +31,7 @@ __all__ = [
     "HEADLINE_METRICS",
     "LOWER_IS_BETTER",
     "greater_is_better",
+    "TFIDF_SETTINGS",
     "TRACKERS",
     "REPO_SLUG",
     "REPO_BRANCH",
@@ -60,6 +61,9 @@ PROFILE_ENV = "SST5_PROFILE"
 HEADLINE_METRICS = ("accuracy", "macro_f1", "balanced_accuracy", "neighbour_rate", "mean_abs_distance", "qwk")
 #: The metrics for which a smaller value is better; for all others, larger is better.
 LOWER_IS_BETTER = frozenset({"loss", "mean_abs_distance"})
+#: Notebook 01's TF-IDF baseline, as picked on validation sentences by ``benchmarks/tune_tfidf.py``
+#: (see :func:`sst5.baselines.tune_tfidf`).
+TFIDF_SETTINGS = {"C": 4.0, "class_weight": None, "char_ngrams": True}
 #: Experiment trackers (the Trainer's ``report_to`` names); ClearML runs offline without a server.
 TRACKERS = ("clearml", "tensorboard", "wandb", "none")
 

@@ -69,6 +69,7 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
+
 def prepare_splits(config: RunConfig, data_source: str | Path | None = None) -> DatasetDict:
     """The run's splits: ``train`` (sentences or all phrases), ``validation`` and ``test`` (all phrases).
 
