@@ -321,7 +321,7 @@ def run_batch(
     data : str, optional
         SST source (default ``$SST5_DATA``).
     force : bool
-        Re-run complete runs instead of skipping them.
+        Delete the runs of this list that exist (whatever their state) and train them again.
     compare : bool
         Execute notebook 05 over ``out_dir`` at the end.
 
@@ -350,11 +350,11 @@ def run_batch(
         for spec in bar:
             bar.set_postfix_str(f"{spec.model} | {time.perf_counter() - start:.0f}s elapsed")
             run_dir = out / spec.name
-            if not force and run_status(run_dir) == RunStatus.COMPLETE:
+            if force:
+                shutil.rmtree(run_dir, ignore_errors=True)
+            elif run_status(run_dir) == RunStatus.COMPLETE:
                 result.skipped.append(spec.name)
                 continue
-            if force and run_status(run_dir) == RunStatus.COMPLETE:
-                shutil.rmtree(run_dir)
             (run_dir / FAILURE_FILE).unlink(missing_ok=True)
             run_start = time.perf_counter()
             try:

@@ -59,7 +59,7 @@ def batch(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="parent folder of the run folders (e.g. on Google Drive)")
     parser.add_argument("--profile", help="smoke, cpu or gpu (default: $SST5_PROFILE, else by hardware)")
     parser.add_argument("--data", help="SST source (default: $SST5_DATA, else the official download)")
-    parser.add_argument("--force", action="store_true", help="delete complete runs and train them again")
+    parser.add_argument("--force", action="store_true", help="delete existing runs of the list, train them again")
     parser.add_argument("--dry-run", action="store_true", help="list the planned runs and stop")
     args = parser.parse_args(argv)
     from .batch import BatchLockedError, parse_assignments, plan_runs, run_batch
@@ -119,10 +119,10 @@ def enqueue(argv: Sequence[str] | None = None) -> int:
 
     try:
         entries = read_model_list(args.models)
-        params = parse_assignments(args.param, where="--param")
-    except (FileNotFoundError, ValueError) as error:
+        ids = enqueue_models(entries, args.queue, args.template, parse_assignments(args.param, where="--param"))
+    except (FileNotFoundError, ValueError, TypeError) as error:
         parser.exit(EXIT_BAD_INPUT, f"error: {error}\n")
-    print("\n".join(enqueue_models(entries, args.queue, args.template, params)))
+    print("\n".join(ids))
     return 0
 
 
