@@ -63,6 +63,25 @@ def test_sampler_depends_only_on_seed_and_epoch():
     assert a.strategy() == "random" and list(a) != list(b)
 
 
+def test_samples_per_epoch_is_the_same_for_every_strategy():
+    labels = np.array([0] * 50 + [1] * 100 + [2] * 500 + [3] * 120 + [4] * 30)
+    sampler = ScheduledSampler(labels, labels + 3, 20, "stratified:2,random:2", 4, seed=0, samples_per_epoch=100)
+    assert len(sampler) == 100
+    for epoch in range(4):
+        batches = sampler.batches(epoch)
+        assert [len(b) for b in batches] == [20] * 5
+        if sampler.strategy(epoch) == "stratified":
+            assert all(sorted(Counter(labels[b]).values()) == [4] * 5 for b in batches)
+        else:
+            assert len(set(np.concatenate(batches))) == 100  # drawn without replacement
+    # consecutive stratified epochs continue each class's stream: the common class is not repeated
+    common = [set(i for i in np.concatenate(sampler.batches(e)) if labels[i] == 2) for e in (0, 1)]
+    assert len(common[0]) == len(common[1]) == 20 and not common[0] & common[1]
+    # more samples than examples: whole shuffled passes, then part of one more
+    counts = np.bincount(np.concatenate(random_batches(np.ones(10), 4, np.random.default_rng(0), n_samples=25)))
+    assert counts.sum() == 25 and set(counts) == {2, 3}
+
+
 class _BatchRecorder(DataCollatorWithPadding, TrainerCallback):
     """Pads like the real collator; records the (label, tokens) of every *training* batch, per epoch."""
 
@@ -99,6 +118,18 @@ def _trainer(cfg, sst_source, stop_after_first_epoch=False):
     if stop_after_first_epoch:
         trainer.add_callback(_StopAfterFirstEpoch())
     return trainer, recorder, tokenized
+
+
+def test_trainer_draws_samples_per_epoch_from_distinct_phrases(tmp_path, sst_source):
+    cfg = resolve_config("smoke", schedule="stratified:1,random:1", epochs=2, batch_size=20, samples_per_epoch=60,
+                         train_on="distinct_phrases", output_dir=str(tmp_path), tracker="none", progress=False)
+    trainer, recorder, tokenized = _trainer(cfg, sst_source)
+    texts = list(tokenized["train"]["text"])
+    assert len(set(texts)) == len(texts) > 7 * 300  # each training phrase once, far more than the sentences
+    trainer.train()
+    assert [len(epoch) for epoch in recorder.epochs] == [3, 3] and trainer.state.global_step == 6
+    assert all(len(batch) == 20 for epoch in recorder.epochs for batch in epoch)
+    assert all(np.bincount([label for label, _ in b], minlength=5).tolist() == [4] * 5 for b in recorder.epochs[0])
 
 
 @pytest.mark.slow

@@ -119,14 +119,18 @@ class RunConfig:
     batch_size: int = _param(32, "training batch size (evaluation uses twice as much)", allowed=Range(1, 65536))
     max_length: int = _param(128, "token limit; batches are padded only to their longest member",
                              allowed=Range(4, 65536))
-    train_on: str = _param("sentences", "train on root sentences or on every labelled node of the training trees",
-                           allowed=("sentences", "phrases"))
+    train_on: str = _param(
+        "sentences", "train on root sentences, every labelled node of the training trees, or each distinct phrase once",
+        allowed=("sentences", "phrases", "distinct_phrases"))
     split: str = _param("official", "the official SST split or a custom one (split_file, saved by notebook 02)",
                         allowed=("official", "custom"))
     split_file: str = _param("runs/split.json", "the custom split's file (notebook 02 writes it)")
     seed: int = _param(SEED, "seed of sampling, model initialisation and subsets", allowed=Range(0, 2**32 - 1))
     max_sentences: int | None = _param(None, "keep a seeded subset of this many whole trees per split (unset: all)",
                                        allowed=Range(1, None))
+    samples_per_epoch: int | None = _param(
+        None, "training samples the sampler draws per epoch, the same for every strategy (unset: the training set)",
+        allowed=Range(1, None))
     warmup_ratio: float = _param(0.1, "share of training steps with a rising learning rate",
                                  allowed=Range(0, 1, high_open=True))
     weight_decay: float = _param(0.01, "AdamW weight decay", allowed=Range(0, 1))

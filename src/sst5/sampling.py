@@ -8,6 +8,10 @@ Two strategies:
   that is cycled through, so rare classes are repeated and, over consecutive stratified epochs,
   every example of a common class is seen. An epoch has as many examples (and batches) as a random one.
 
+An epoch holds the whole training set, or a fixed number of samples (``samples_per_epoch``) whatever
+its strategy: a random epoch then draws that many distinct examples, a stratified one continues each
+class's stream. That is how a schedule's comparison fits a CPU's budget without favouring a strategy.
+
 A *schedule* assigns a strategy to each epoch, in a small string form::
 
     "random"                    random for every epoch
@@ -44,14 +48,20 @@ _MEGABATCH_BATCHES = 50
 
 
 def random_batches(
-    lengths: Sequence[int], batch_size: int, rng: np.random.Generator, group_by_length: bool = True
+    lengths: Sequence[int],
+    batch_size: int,
+    rng: np.random.Generator,
+    group_by_length: bool = True,
+    n_samples: int | None = None,
 ) -> list[np.ndarray]:
-    """Shuffle all indices into batches; with ``group_by_length``, similar lengths share a batch.
+    """Shuffle the indices into batches; with ``group_by_length``, similar lengths share a batch.
 
     Length grouping follows the Hugging Face recipe: shuffle, cut into windows of 50 batches, sort each
-    window by length, cut into batches, then shuffle the order of the batches.
+    window by length, cut into batches, then shuffle the order of the batches. With ``n_samples``, the
+    epoch holds that many examples: a shuffled pass cut short, or several passes when it is larger.
     """
-    order = rng.permutation(len(lengths))
+    n = n_samples or len(lengths)
+    order = np.concatenate([rng.permutation(len(lengths)) for _ in range(-(-n // len(lengths)))])[:n]
     if not group_by_length:
         return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     lengths = np.asarray(lengths)
@@ -78,11 +88,15 @@ def _class_stream(pool: np.ndarray, start: int, count: int, seed: int, label: in
 
 
 def stratified_batches(
-    labels: Sequence[int], batch_size: int, seed: int, stratified_epochs_before: int = 0
+    labels: Sequence[int],
+    batch_size: int,
+    seed: int,
+    stratified_epochs_before: int = 0,
+    n_samples: int | None = None,
 ) -> list[np.ndarray]:
     """Batches in which every class present has an equal share (±1 when it does not divide).
 
-    The epoch holds ``len(labels)`` examples, like a random epoch. Each class contributes the same
+    The epoch holds ``n_samples`` examples (default ``len(labels)``, like a random epoch). Each class contributes the same
     number of slots, filled from that class's stream of shuffled passes; the stream continues where
     the previous stratified epoch stopped (``stratified_epochs_before``), so common classes are fully
     seen over consecutive stratified epochs and the result depends only on the arguments.
@@ -96,7 +110,7 @@ def stratified_batches(
     if labels.size == 0:
         raise ValueError("stratified_batches needs at least one labelled example")
     classes = np.unique(labels)
-    n, k = len(labels), len(classes)
+    n, k = n_samples or len(labels), len(classes)
     n_batches = -(-n // batch_size)
     sizes = [batch_size] * (n_batches - 1) + [n - batch_size * (n_batches - 1)]
     # Slots per (batch, class): equal shares, the remainder rotated over classes batch by batch.
@@ -147,6 +161,8 @@ class ScheduledSampler(Sampler[int]):
         Number of epochs the schedule covers.
     seed : int
         Seed of every shuffle.
+    samples_per_epoch : int, optional
+        Examples per epoch, whatever the strategy (default: ``len(labels)``).
     """
 
     def __init__(
@@ -157,6 +173,7 @@ class ScheduledSampler(Sampler[int]):
         schedule: str,
         epochs: int,
         seed: int,
+        samples_per_epoch: int | None = None,
     ) -> None:
         if len(labels) != len(lengths):
             raise ValueError(f"labels ({len(labels)}) and lengths ({len(lengths)}) differ in length")
@@ -165,6 +182,7 @@ class ScheduledSampler(Sampler[int]):
         self.batch_size = batch_size
         self.plan = parse_schedule(schedule, epochs)
         self.seed = seed
+        self.samples_per_epoch = samples_per_epoch
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -181,16 +199,16 @@ class ScheduledSampler(Sampler[int]):
         epoch = self.epoch if epoch is None else epoch
         if self.strategy(epoch) == "stratified":
             before = sum(self.strategy(e) == "stratified" for e in range(epoch))
-            return stratified_batches(self.labels, self.batch_size, self.seed, before)
+            return stratified_batches(self.labels, self.batch_size, self.seed, before, self.samples_per_epoch)
         rng = np.random.default_rng([self.seed, epoch])
-        return random_batches(self.lengths, self.batch_size, rng)
+        return random_batches(self.lengths, self.batch_size, rng, n_samples=self.samples_per_epoch)
 
     def __iter__(self) -> Iterator[int]:
         for batch in self.batches():
             yield from (int(i) for i in batch)
 
     def __len__(self) -> int:
-        return len(self.labels)
+        return self.samples_per_epoch or len(self.labels)
 
 
 def schedule_summary(sampler: ScheduledSampler, class_names: Sequence[str]) -> pd.DataFrame:

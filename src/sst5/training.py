@@ -2,8 +2,8 @@
 
 The pieces, in the order notebook 03 uses them:
 
-1. :func:`prepare_splits` — train/validation/test for the run (official or custom split, sentences or
-   all phrases for training, an optional subset);
+1. :func:`prepare_splits` — train/validation/test for the run (official or custom split; sentences, all
+   phrases or each distinct phrase once for training; an optional subset);
 2. :func:`tokenize_splits` — tokenized once per (tokenizer, max length, data) and cached on disk;
 3. :func:`build_trainer` — ``TrainingArguments`` and a :class:`ScheduledTrainer`, whose sampler follows the
    per-epoch schedule (:mod:`sst5.sampling`);
@@ -71,10 +71,13 @@ _log = logging.getLogger(__name__)
 
 
 def prepare_splits(config: RunConfig, data_source: str | Path | None = None) -> DatasetDict:
-    """The run's splits: ``train`` (sentences or all phrases), ``validation`` and ``test`` (all phrases).
+    """The run's splits: ``train`` (sentences, all phrases or distinct phrases), ``validation`` and ``test``
+    (all phrases).
 
     The split is the official one or, with ``config.split == "custom"``, the file saved by notebook 02
     (checked against the data's fingerprint). ``config.max_sentences`` keeps a seeded subset of whole trees.
+    ``train_on="distinct_phrases"`` keeps the first occurrence of each training text: SST labels a phrase
+    once, so its copies in other trees add weight (to short, mostly neutral phrases), not information.
     """
     sst = load_sst(data_source)
     if config.split == "custom":
@@ -83,6 +86,9 @@ def prepare_splits(config: RunConfig, data_source: str | Path | None = None) -> 
     sst = subset_sentences(sst, config.max_sentences, config.seed)
     if config.train_on == "sentences":
         sst["train"] = sentence_level(sst)["train"]
+    elif config.train_on == "distinct_phrases":
+        _, first = np.unique(column(sst["train"], "text"), return_index=True)
+        sst["train"] = sst["train"].select(np.sort(first))
     return sst
 
 
@@ -130,7 +136,7 @@ def training_arguments(config: RunConfig, n_train: int) -> TrainingArguments:
     """``TrainingArguments`` for a run: evaluation, checkpoints and logs every epoch, best model kept."""
     import torch
 
-    steps_per_epoch = -(-n_train // config.batch_size)
+    steps_per_epoch = -(-(config.samples_per_epoch or n_train) // config.batch_size)
     report_to = [] if config.tracker == "none" else [config.tracker]
     return TrainingArguments(
         output_dir=str(Path(config.output_dir) / CHECKPOINT_SUBDIR),
@@ -165,8 +171,9 @@ class ScheduledTrainer(Trainer):
     boundary, so the strategy switches inside one ``train()`` call and a resumed run continues it.
     """
 
-    def __init__(self, *args, schedule: str, **kwargs) -> None:
+    def __init__(self, *args, schedule: str, samples_per_epoch: int | None = None, **kwargs) -> None:
         self.schedule = schedule
+        self.samples_per_epoch = samples_per_epoch
         self.sampler: ScheduledSampler | None = None
         super().__init__(*args, **kwargs)
 
@@ -180,6 +187,7 @@ class ScheduledTrainer(Trainer):
             schedule=self.schedule,
             epochs=int(self.args.num_train_epochs),
             seed=self.args.data_seed if self.args.data_seed is not None else self.args.seed,
+            samples_per_epoch=self.samples_per_epoch,
         )
         return self.sampler
 
@@ -223,6 +231,7 @@ def build_trainer(config: RunConfig, model, tokenizer, tokenized: DatasetDict) -
         compute_metrics=compute_metrics,
         callbacks=callbacks,
         schedule=config.schedule,
+        samples_per_epoch=config.samples_per_epoch,
     )
 
 
