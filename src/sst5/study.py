@@ -1,0 +1,183 @@
+"""The schedule study: do stratified mini-batches help, beyond seed noise?
+
+The RTMovies SST-5 write-up trains on the treebank's phrases and reports that 4 epochs of stratified
+batches then 2 random ones beat random batches alone, and that 4 stratified then alternating epochs give
+its "best" model (at least 50 % precision in every class). The study runs those schedules with several
+seeds each through the batch runner (so it resumes where it stopped), then writes a small results folder:
+
+- ``runs.csv``: one row per run, split (validation, test) and level (sentence, phrase): accuracy,
+  macro-F1, neighbour rate, per-class precision and recall, the precision floor, training seconds;
+- ``predictions/<schedule>-seed<seed>.csv``: each run's sentence-level test predictions (label,
+  predicted, class probabilities), from which every statistic can be recomputed;
+- ``statistics.csv``: every pair of schedules on the test sentences, seeds averaged, with a paired
+  bootstrap interval (:func:`sst5.stats.compare_runs`) and the sentence that states it;
+- ``study.json``: the command, the settings, the machine and the wall time.
+
+``benchmarks/schedule_study.py`` is its command line. Notebook 03 reads the committed results
+(:func:`load_study`) and shows them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import LABEL_NAMES
+from .runs import METRICS_FILE, PREDICTIONS_FILE, RunStatus, read_json, run_status, write_atomic, write_json
+from .stats import PAIRED_METRICS, compare_runs, describe_comparison, precision_floor
+
+__all__ = [
+    "SCHEDULES",
+    "STUDY_SEEDS",
+    "STUDY_PARAMETERS",
+    "StudyResults",
+    "study_entries",
+    "collect_study",
+    "schedule_statistics",
+    "schedule_confusions",
+    "write_study",
+    "load_study",
+]
+
+#: The write-up's schedules and their epochs: random alone, 4 stratified + 2 random, 4 stratified + 4
+#: alternating (random, stratified, random, stratified).
+SCHEDULES: dict[str, int] = {"random": 6, "stratified:4,random:2": 6, "stratified:4,alternate": 8}
+STUDY_SEEDS: tuple[int, ...] = (42, 1, 2)
+#: Notebook-03 parameters every study run shares: the write-up trains on phrases; each distinct phrase
+#: once, so that short phrases repeated across trees do not outweigh the rest.
+STUDY_PARAMETERS: dict[str, object] = {"train_on": "distinct_phrases", "tracker": "none"}
+
+RUNS_FILE = "runs.csv"
+STATISTICS_FILE = "statistics.csv"
+ABOUT_FILE = "study.json"
+PREDICTIONS_DIR = "predictions"
+_PROBABILITIES = [f"prob_{label}" for label in range(len(LABEL_NAMES))]
+
+
+@dataclass
+class StudyResults:
+    """A study's results: ``runs`` and ``statistics`` tables, sentence-level test ``predictions`` per run
+    (keyed like ``runs["run"]``), and ``about`` (command, settings, machine, wall time)."""
+
+    runs: pd.DataFrame
+    statistics: pd.DataFrame
+    predictions: dict[str, pd.DataFrame]
+    about: dict
+
+
+def study_entries(model: str, seeds: Sequence[int] = STUDY_SEEDS,
+                  schedules: Mapping[str, int] = SCHEDULES) -> list[str]:
+    """Model-list entries for the batch runner: one per schedule and seed, schedule-major."""
+    return [f"{model} schedule={schedule} epochs={epochs} seed={seed}"
+            for schedule, epochs in schedules.items() for seed in seeds]
+
+
+def _prediction_key(schedule: str, seed: int) -> str:
+    return f"{re.sub(r'[^a-z0-9]+', '-', schedule)}-seed{seed}"
+
+
+def collect_study(batch_dir: str | Path) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The complete runs of a study's batch folder: the ``runs`` table and sentence-level test predictions.
+
+    Runs not complete yet (pending, training, failed) are left out; the caller says how many are missing.
+    """
+    rows, predictions = [], {}
+    for folder in sorted(Path(batch_dir).iterdir()):
+        if not folder.is_dir() or run_status(folder) != RunStatus.COMPLETE:
+            continue
+        record = read_json(folder / METRICS_FILE)
+        params = record["params"]
+        key = _prediction_key(params["schedule"], params["seed"])
+        for split, level in itertools.product(("validation", "test"), ("sentence", "phrase")):
+            scores = record[split][level]
+            floor = precision_floor(scores)
+            rows.append({
+                "run": key, "model": params["model_name"], "schedule": params["schedule"], "seed": params["seed"],
+                "epochs": params["epochs"], "samples_per_epoch": params["samples_per_epoch"],
+                "split": split, "level": level,
+                **{metric: scores[metric] for metric in ("accuracy", "macro_f1", "neighbour_rate")},
+                "min_precision": floor["min_precision"], "meets_precision_floor": floor["meets_floor"],
+                **{f"{kind}/{name}": scores[f"{kind}/{name}"] for kind in ("precision", "recall")
+                   for name in LABEL_NAMES},
+                "train_seconds": record["train_seconds"],
+            })
+        table = pd.read_parquet(folder / PREDICTIONS_FILE)
+        sentences = table[(table["split"] == "test") & table["is_root"]].sort_values("sentence_id")
+        predictions[key] = sentences[["sentence_id", "label", "predicted", *_PROBABILITIES]].reset_index(drop=True)
+    return pd.DataFrame(rows), predictions
+
+
+def _by_schedule(runs: pd.DataFrame) -> list[tuple[str, list[str]]]:
+    """(schedule, its run keys) in the order of :data:`SCHEDULES`, other schedules after them."""
+    order = {schedule: i for i, schedule in enumerate(SCHEDULES)}
+    groups = runs.groupby("schedule")["run"].apply(list)
+    return sorted(groups.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+
+
+def schedule_statistics(runs: pd.DataFrame, predictions: Mapping[str, pd.DataFrame],
+                        n_resamples: int = 10_000) -> pd.DataFrame:
+    """Every pair of schedules on the test sentences, their seeds averaged: A − B with a 95 % paired
+    bootstrap interval, for each metric of :data:`sst5.stats.PAIRED_METRICS`."""
+    test = runs[(runs["split"] == "test") & (runs["level"] == "sentence")]
+    groups = {schedule: np.stack([predictions[key]["predicted"].to_numpy() for key in keys])
+              for schedule, keys in _by_schedule(test)}
+    labels = next(iter(predictions.values()))["label"].to_numpy()
+    rows = []
+    for a, b in itertools.combinations(groups, 2):
+        for metric in PAIRED_METRICS:
+            comparison = compare_runs(labels, groups[a], groups[b], metric, n_resamples)
+            rows.append({"a": a, "b": b, "seeds_a": len(groups[a]), "seeds_b": len(groups[b]), "metric": metric,
+                         "difference": comparison.difference, "low": comparison.low, "high": comparison.high,
+                         "statement": describe_comparison(comparison, a, b)})
+    return pd.DataFrame(rows)
+
+
+def schedule_confusions(runs: pd.DataFrame, predictions: Mapping[str, pd.DataFrame]) -> dict[str, np.ndarray]:
+    """Test-sentence confusion matrix of each schedule, counts summed over its seeds (rows: true class)."""
+    labels = np.arange(len(LABEL_NAMES))
+    matrices = {}
+    for schedule, keys in _by_schedule(runs.drop_duplicates("run")):
+        frames = [predictions[key] for key in keys]
+        matrices[schedule] = sum(
+            pd.crosstab(f["label"], f["predicted"]).reindex(index=labels, columns=labels, fill_value=0).to_numpy()
+            for f in frames)
+    return matrices
+
+
+def write_study(folder: str | Path, results: StudyResults) -> Path:
+    """Write a study's results folder (each file atomically); returns the folder."""
+    folder = Path(folder)
+    (folder / PREDICTIONS_DIR).mkdir(parents=True, exist_ok=True)
+    for key, table in results.predictions.items():
+        write_atomic(folder / PREDICTIONS_DIR / f"{key}.csv",
+                     lambda tmp, table=table: table.round(5).to_csv(tmp, index=False))
+    write_atomic(folder / RUNS_FILE, lambda tmp: results.runs.round(5).to_csv(tmp, index=False))
+    write_atomic(folder / STATISTICS_FILE, lambda tmp: results.statistics.round(5).to_csv(tmp, index=False))
+    write_json(folder / ABOUT_FILE, results.about)
+    return folder
+
+
+def load_study(folder: str | Path | None = None) -> StudyResults:
+    """Read a study's results folder; by default the course's committed results (shipped with the package).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``folder`` holds no ``runs.csv``: run ``benchmarks/schedule_study.py`` first.
+    """
+    root = Path(folder) if folder else Path(str(resources.files("sst5.results") / "schedule_study"))
+    if not (root / RUNS_FILE).is_file():
+        raise FileNotFoundError(f"no study results in {root} ({RUNS_FILE} missing); run "
+                                "benchmarks/schedule_study.py, or pass the folder it wrote")
+    runs = pd.read_csv(root / RUNS_FILE)
+    predictions = {key: pd.read_csv(root / PREDICTIONS_DIR / f"{key}.csv") for key in runs["run"].unique()}
+    about = json.loads((root / ABOUT_FILE).read_text(encoding="utf-8"))
+    return StudyResults(runs, pd.read_csv(root / STATISTICS_FILE), predictions, about)
