@@ -1,17 +1,22 @@
-"""Training and inference throughput: the course's recipe against a plain baseline, same model and data.
+"""Training and inference throughput: the course's recipe against what a competent user would otherwise run.
 
-Training, samples per second over the same number of optimizer steps:
-  recipe    dynamic padding + length-grouped random batches (ScheduledTrainer) + cached tokenization
-  baseline  every batch padded to --max-length, plain random order (a stock Trainer), tokenized each run
-Inference, sentences per second on the test sentences:
-  recipe    sst5.predict.predict_proba: length-sorted batches, dynamic padding, each distinct text once
-  baseline  batches in data order padded to --max-length
-Runs are interleaved (recipe, baseline, recipe, ...) and the median ratio is printed. On a GPU, training
-runs in mixed precision (bf16/fp16) and the model FLOPs utilisation is printed too: 6 x parameters x
-useful (non-padding) tokens per second over the GPU's dense bf16 peak (--peak-tflops, known for A100/H100/H200).
+Training, samples per second over the same optimizer steps on the same sentences (steady state: the
+Trainer's start-up and the first 2 steps are not timed):
+  recipe          the course: ScheduledTrainer (random, length-grouped batches), dynamic padding
+  stock           Hugging Face's text-classification recipe: tokenize with truncation, no padding, the
+                  Trainer's default DataCollatorWithPadding, random order
+  stock+grouping  the same with train_sampling_strategy="group_by_length"
+  padded-128      every batch padded to --max-length (a baseline nobody should use; shown for scale)
+Inference, sentences per second on the test sentences, same predictions checked:
+  recipe          sst5.predict.predict_proba: each distinct text once, length-sorted batches, dynamic padding
+  pipeline        transformers.pipeline("text-classification") with its defaults (one text at a time)
+  pipeline-64     the same pipeline with batch_size=64
+Variants run interleaved (recipe, stock, ..., recipe, stock, ...); medians and median ratios are printed.
+On a GPU, training runs in the gpu profile's mixed precision, and the model FLOPs utilisation of each
+variant is printed (sst5.flops: 6 N + 12 L H T FLOPs per real token, over the GPU's dense bf16 peak).
 
-    python benchmarks/train_throughput.py            # default: ~10 minutes on 2 CPU cores
-    python benchmarks/train_throughput.py --quick    # ~1 minute
+    python benchmarks/train_throughput.py            # ~12 minutes on 2 CPU cores
+    python benchmarks/train_throughput.py --quick    # ~2 minutes
 """
 
 import argparse
@@ -22,105 +27,140 @@ import time
 import numpy as np
 import torch
 from datasets import DatasetDict
-from transformers import DataCollatorWithPadding, Trainer
+from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, pipeline
 
 from sst5.config import resolve_config
 from sst5.data import column, load_sst, sentence_level
+from sst5.flops import model_flops_utilization, peak_tflops, training_flops_per_token
 from sst5.models import load_classifier
 from sst5.predict import predict_proba
+from sst5.provenance import device_name
 from sst5.training import build_trainer, prepare_splits, tokenize_splits, training_arguments
 
-_PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "T4": 65.0}
+WARMUP_STEPS = 2  # not timed: the first steps allocate memory and warm caches
 
 
-def _peak_tflops(given):
-    if given:
-        return given
-    name = torch.cuda.get_device_name()
-    return next((peak for key, peak in _PEAK_BF16_TFLOPS.items() if key in name), None)
+def _for_timing(args, steps):
+    """Only training steps: no evaluation, checkpoints or logs."""
+    args.max_steps, args.eval_strategy, args.save_strategy = steps, "no", "no"
+    args.load_best_model_at_end, args.logging_strategy = False, "no"
+    return args
+
+
+class _SteadyStateTimer(TrainerCallback):
+    """Seconds from the end of the warm-up steps to the end of training (start-up and first steps excluded)."""
+
+    def __init__(self, warmup_steps):
+        self.warmup_steps, self.start, self.seconds = warmup_steps, None, None
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.warmup_steps:
+            self.start = time.perf_counter()
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.seconds = time.perf_counter() - self.start
+
+
+def _samples_per_second(trainer, batch_size):
+    timer = _SteadyStateTimer(WARMUP_STEPS)
+    trainer.add_callback(timer)
+    trainer.train()
+    return (trainer.state.global_step - WARMUP_STEPS) * batch_size / timer.seconds
 
 
 def train_recipe(cfg, splits, steps, tmp):
     model, tokenizer = load_classifier(cfg.model_name)
-    start = time.perf_counter()
     tokenized = tokenize_splits(splits, tokenizer, cfg.max_length, cache_dir=tmp)
     trainer = build_trainer(cfg, model, tokenizer, tokenized)
-    trainer.args.max_steps, trainer.args.eval_strategy, trainer.args.save_strategy = steps, "no", "no"
-    trainer.args.load_best_model_at_end = False
-    trainer.train()
-    return steps * cfg.batch_size / (time.perf_counter() - start)
+    _for_timing(trainer.args, steps)
+    return _samples_per_second(trainer, cfg.batch_size)
 
 
-def train_baseline(cfg, splits, steps):
+def train_stock(cfg, splits, steps, sampling="random", pad_to=None):
+    """The stock recipe; ``pad_to`` pads every batch to that length instead of its longest member."""
     model, tokenizer = load_classifier(cfg.model_name)
-    start = time.perf_counter()
+    padding = "max_length" if pad_to else False
     tokenized = splits["train"].map(
-        lambda b: {**tokenizer(b["text"], truncation=True, max_length=cfg.max_length, padding="max_length"),
+        lambda b: {**tokenizer(b["text"], truncation=True, max_length=cfg.max_length, padding=padding),
                    "labels": b["label"]}, batched=True, remove_columns=splits["train"].column_names)
-    args = training_arguments(cfg, tokenized.num_rows)
-    args.max_steps, args.eval_strategy, args.save_strategy, args.load_best_model_at_end = steps, "no", "no", False
-    Trainer(model=model, args=args, train_dataset=tokenized, processing_class=tokenizer,
-            data_collator=DataCollatorWithPadding(tokenizer, padding="max_length", max_length=cfg.max_length)).train()
-    return steps * cfg.batch_size / (time.perf_counter() - start)
-
-
-def infer_baseline(model, tokenizer, texts, batch_size, max_length):
-    model.eval()
-    with torch.inference_mode():
-        for start in range(0, len(texts), batch_size):
-            batch = tokenizer(texts[start:start + batch_size], truncation=True, max_length=max_length,
-                              padding="max_length", return_tensors="pt")
-            model(**batch)
+    args = _for_timing(training_arguments(cfg, tokenized.num_rows), steps)
+    args.train_sampling_strategy = sampling
+    collator = DataCollatorWithPadding(tokenizer, padding="max_length", max_length=pad_to) if pad_to else None
+    trainer = Trainer(model=model, args=args, train_dataset=tokenized, processing_class=tokenizer,
+                      data_collator=collator)
+    return _samples_per_second(trainer, cfg.batch_size)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="one short round (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="one short round")
     parser.add_argument("--model", default="minilm")
+    parser.add_argument("--profile", default=None, help="default: gpu with CUDA, else cpu")
+    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--data", default=None)
-    parser.add_argument("--peak-tflops", type=float, default=None, help="GPU dense bf16 peak, for MFU")
     args = parser.parse_args()
-    steps, repeats, n_infer = (6, 1, 300) if args.quick else (args.steps, args.repeats, 2210)
-    cfg = resolve_config("cpu", model_name=args.model, max_length=args.max_length, tracker="none", progress=False,
-                         output_dir="runs/bench-train", max_sentences=max(steps * 32, 500))
+    steps, repeats, n_infer = (8, 1, 300) if args.quick else (args.steps, args.repeats, 2210)
+    profile = args.profile or ("gpu" if torch.cuda.is_available() else "cpu")
+    cfg = resolve_config(profile, model_name=args.model, max_length=args.max_length, batch_size=args.batch_size,
+                         schedule="random", tracker="none", progress=False, output_dir="runs/bench-train",
+                         max_sentences=max(steps * args.batch_size, 500))
     splits = prepare_splits(cfg, args.data)  # loading the data is shared, not timed
     splits = DatasetDict({"train": splits["train"], "validation": splits["validation"].select(range(64))})
-    recipe, baseline = [], []
+    variants = {
+        "recipe": lambda tmp: train_recipe(cfg, splits, steps, tmp),
+        "stock": lambda tmp: train_stock(cfg, splits, steps),
+        "stock+grouping": lambda tmp: train_stock(cfg, splits, steps, "group_by_length"),
+        f"padded-{args.max_length}": lambda tmp: train_stock(cfg, splits, steps, pad_to=args.max_length),
+    }
+    speeds = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(repeats):
-            recipe.append(train_recipe(cfg, splits, steps, tmp))
-            baseline.append(train_baseline(cfg, splits, steps))
-    ratios = [r / b for r, b in zip(recipe, baseline, strict=True)]
-    print(f"model {args.model}, {steps} steps x batch {cfg.batch_size}, {repeats} interleaved repeats, "
-          f"{torch.get_num_threads()} threads")
-    print(f"train  recipe   {statistics.median(recipe):7.1f} samples/s  {np.round(recipe, 1).tolist()}")
-    print(f"train  baseline {statistics.median(baseline):7.1f} samples/s  {np.round(baseline, 1).tolist()}")
-    print(f"train  median speed-up {statistics.median(ratios):.2f}x")
-    if torch.cuda.is_available() and (peak := _peak_tflops(args.peak_tflops)):
-        model, tokenizer = load_classifier(cfg.model_name)
-        n_params = sum(p.numel() for p in model.parameters())
-        mean_tokens = np.mean([len(ids) for ids in tokenizer(column(splits["train"], "text").tolist())["input_ids"]])
-        for name, values in (("recipe", recipe), ("baseline", baseline)):
-            mfu = 6 * n_params * statistics.median(values) * mean_tokens / (peak * 1e12)
-            print(f"train  {name} MFU {100 * mfu:.2f}% of {peak:.0f} TFLOP/s ({torch.cuda.get_device_name()})")
+            for name, run in variants.items():
+                speeds[name].append(run(tmp))
+    print(f"{device_name()}, {torch.get_num_threads()} threads, profile {profile}; model {args.model}, "
+          f"{steps} steps x batch {cfg.batch_size}, {repeats} interleaved repeats")
+    model, tokenizer = load_classifier(cfg.model_name)
+    lengths = [len(ids) for ids in tokenizer(column(splits["train"], "text").tolist(), truncation=True,
+                                              max_length=args.max_length)["input_ids"]]
+    peak = peak_tflops(device_name())
+    for name, values in speeds.items():
+        ratio = statistics.median([r / v for r, v in zip(speeds["recipe"], values, strict=True)])
+        line = f"train  {name:15s} {statistics.median(values):8.1f} samples/s  recipe/this {ratio:5.2f}x"
+        if peak:
+            flops = training_flops_per_token(model, np.mean(lengths))
+            mfu = model_flops_utilization(statistics.median(values) * np.mean(lengths), flops, peak)
+            line += f"  MFU {100 * mfu:5.2f}% of {peak:.0f} TFLOP/s"
+        print(f"{line}  {np.round(values, 1).tolist()}")
 
     model, tokenizer = load_classifier(args.model, args.data)
-    test = sentence_level(load_sst(args.data))["test"]
-    texts = column(test, "text")[:n_infer].tolist()
-    fast, slow = [], []
+    model.to("cuda" if torch.cuda.is_available() else "cpu")
+    texts = column(sentence_level(load_sst(args.data))["test"], "text")[:n_infer].tolist()
+    classify = pipeline("text-classification", model=model, tokenizer=tokenizer, top_k=None,
+                        truncation=True, max_length=args.max_length)
+    inference = {
+        "recipe": lambda: predict_proba(model, tokenizer, texts, 64, args.max_length, progress=False).argmax(1),
+        "pipeline": lambda: _pipeline_labels(classify(texts), model.config.label2id),
+        "pipeline-64": lambda: _pipeline_labels(classify(texts, batch_size=64), model.config.label2id),
+    }
+    rates, predicted = {name: [] for name in inference}, {}
     for _ in range(repeats):
-        start = time.perf_counter()
-        predict_proba(model, tokenizer, texts, 64, args.max_length, progress=False)
-        fast.append(len(texts) / (time.perf_counter() - start))
-        start = time.perf_counter()
-        infer_baseline(model, tokenizer, texts, 64, args.max_length)
-        slow.append(len(texts) / (time.perf_counter() - start))
-    print(f"infer  recipe   {statistics.median(fast):7.1f} sentences/s  {np.round(fast, 1).tolist()}")
-    print(f"infer  baseline {statistics.median(slow):7.1f} sentences/s  {np.round(slow, 1).tolist()}")
-    print(f"infer  median speed-up {statistics.median([f / s for f, s in zip(fast, slow, strict=True)]):.2f}x")
+        for name, run in inference.items():
+            start = time.perf_counter()
+            predicted[name] = np.asarray(run())
+            rates[name].append(len(texts) / (time.perf_counter() - start))
+    for name, values in rates.items():
+        ratio = statistics.median([r / v for r, v in zip(rates["recipe"], values, strict=True)])
+        agree = np.mean(predicted[name] == predicted["recipe"])
+        print(f"infer  {name:15s} {statistics.median(values):8.1f} sentences/s  recipe/this {ratio:5.2f}x  "
+              f"same prediction {100 * agree:.1f}%  {np.round(values, 1).tolist()}")
+
+
+def _pipeline_labels(outputs, label2id):
+    """The predicted class index of each of the pipeline's outputs (all class scores per text)."""
+    return [label2id[max(scores, key=lambda s: s["score"])["label"]] for scores in outputs]
 
 
 if __name__ == "__main__":

@@ -57,6 +57,8 @@ from .split import apply_split, load_split
 __all__ = [
     "prepare_splits",
     "tokenize_splits",
+    "device_arguments",
+    "cuda_capability",
     "training_arguments",
     "ScheduledTrainer",
     "EpochTimer",
@@ -124,18 +126,30 @@ def tokenize_splits(
     return cached_dataset_dict(folder, lambda: splits.map(encode, batched=True, desc="tokenize"))
 
 
-def _mixed_precision(config: RunConfig) -> dict:
+def device_arguments(config: RunConfig, capability: tuple[int, int] | None) -> dict:
+    """The ``TrainingArguments`` that depend on the device; ``capability`` is CUDA's compute capability
+    (``(8, 0)`` for an A100, ``(9, 0)`` for an H100), None on a CPU.
+
+    With ``config.mixed_precision`` on a GPU: bf16 autocast from Ampere (8.0) on, else fp16 with the
+    Trainer's loss scaler; the master weights stay float32 either way (:func:`sst5.models.load_classifier`
+    loads float32 whatever the checkpoint's dtype). TF32 matmuls from Ampere on.
+    """
+    if capability is None:
+        return {"use_cpu": True}
+    ampere = tuple(capability) >= (8, 0)
+    precision = ({"bf16": True} if ampere else {"fp16": True}) if config.mixed_precision else {}
+    return {"use_cpu": False, "tf32": ampere, **precision}
+
+
+def cuda_capability() -> tuple[int, int] | None:
+    """This machine's CUDA compute capability, or None without a GPU."""
     import torch
 
-    if not (config.mixed_precision and torch.cuda.is_available()):
-        return {}
-    return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
+    return torch.cuda.get_device_capability() if torch.cuda.is_available() else None
 
 
 def training_arguments(config: RunConfig, n_train: int) -> TrainingArguments:
     """``TrainingArguments`` for a run: evaluation, checkpoints and logs every epoch, best model kept."""
-    import torch
-
     steps_per_epoch = -(-(config.samples_per_epoch or n_train) // config.batch_size)
     report_to = [] if config.tracker == "none" else [config.tracker]
     return TrainingArguments(
@@ -156,11 +170,10 @@ def training_arguments(config: RunConfig, n_train: int) -> TrainingArguments:
         greater_is_better=greater_is_better(config.metric_for_best_model),
         seed=config.seed,
         data_seed=config.seed,
-        use_cpu=not torch.cuda.is_available(),
         report_to=report_to,
         disable_tqdm=not config.progress,
         dataloader_num_workers=0,
-        **_mixed_precision(config),
+        **device_arguments(config, cuda_capability()),
     )
 
 
