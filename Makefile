@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned: a bare `torch` requirement would pull a multi-GB CUDA build
 	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION)
-	$(BIN)/python -m pip install -q -e ".[dev,lora]"
+	$(BIN)/python -m pip install -q -e ".[dev,lora,mpnet]"
 	touch $@
 
 ## Run the whole course headless (papermill) on the default profile; figures refresh img/.

@@ -38,7 +38,8 @@ class _ParametersHelp(argparse.Action):
 
 def _batch_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", required=True, help="model list file, or a shipped list: smoke, cpu, gpu")
+    parser.add_argument("--models", required=True,
+                        help="model list file, or a shipped list: smoke, cpu, cpu-large, gpu")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="notebook-03 parameter for every run (repeatable); see --help-parameters")
     parser.add_argument("--help-parameters", action=_ParametersHelp)

