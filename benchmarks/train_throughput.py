@@ -8,14 +8,17 @@ Trainer's start-up and the first 2 steps are not timed):
   stock+grouping  the same with train_sampling_strategy="group_by_length"
   padded-128      every batch padded to --max-length (a baseline nobody should use; shown for scale)
 Inference, sentences per second on the test sentences, same predictions checked:
-  recipe          sst5.predict.predict_proba: each distinct text once, length-sorted batches, dynamic padding
+  recipe          sst5.predict.predict_proba: each distinct text once, length-sorted batches of up to 8,192
+                  padded tokens, dynamic padding
   pipeline        transformers.pipeline("text-classification") with its defaults (one text at a time)
   pipeline-64     the same pipeline with batch_size=64
+Evaluation, seconds to score every validation and test phrase (what each run's evaluate_run does), with the
+recipe and with its previous form (length-sorted, 64 texts per pass).
 Variants run interleaved (recipe, stock, ..., recipe, stock, ...); medians and median ratios are printed.
 On a GPU, training runs in the gpu profile's mixed precision, and the model FLOPs utilisation of each
 variant is printed (sst5.flops: 6 N + 12 L H T FLOPs per real token, over the GPU's dense bf16 peak).
 
-    python benchmarks/train_throughput.py            # ~12 minutes on 2 CPU cores
+    python benchmarks/train_throughput.py            # ~15 minutes on 2 CPU cores
     python benchmarks/train_throughput.py --quick    # ~2 minutes
 """
 
@@ -141,7 +144,7 @@ def main():
     classify = pipeline("text-classification", model=model, tokenizer=tokenizer, top_k=None,
                         truncation=True, max_length=args.max_length)
     inference = {
-        "recipe": lambda: predict_proba(model, tokenizer, texts, 64, args.max_length, progress=False).argmax(1),
+        "recipe": lambda: predict_proba(model, tokenizer, texts, max_length=args.max_length, progress=False).argmax(1),
         "pipeline": lambda: _pipeline_labels(classify(texts), model.config.label2id),
         "pipeline-64": lambda: _pipeline_labels(classify(texts, batch_size=64), model.config.label2id),
     }
@@ -156,6 +159,29 @@ def main():
         agree = np.mean(predicted[name] == predicted["recipe"])
         print(f"infer  {name:15s} {statistics.median(values):8.1f} sentences/s  recipe/this {ratio:5.2f}x  "
               f"same prediction {100 * agree:.1f}%  {np.round(values, 1).tolist()}")
+
+    # A run's evaluation (evaluate_run): every phrase of validation and test, once each way.
+    sst = load_sst(args.data)
+    phrases = {name: column(sst[name], "text")[:n_infer * 50].tolist() for name in ("validation", "test")}
+    for name, evaluate in (("recipe", lambda t: predict_proba(model, tokenizer, t, max_length=args.max_length,
+                                                              progress=False)),
+                           ("64 per batch", lambda t: predict_64_per_batch(model, tokenizer, t, args.max_length))):
+        start = time.perf_counter()
+        for texts in phrases.values():
+            evaluate(texts)
+        print(f"eval   {name:15s} {time.perf_counter() - start:8.1f} s for the {sum(map(len, phrases.values()))} "
+              "validation and test phrases")
+
+
+def predict_64_per_batch(model, tokenizer, texts, max_length):
+    """The course's inference before token budgets: distinct texts, length-sorted, 64 texts per pass."""
+    unique = list(dict.fromkeys(texts))
+    encoded = tokenizer(unique, truncation=True, max_length=max_length)
+    order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
+    with torch.inference_mode():
+        for start in range(0, len(order), 64):
+            features = [{key: encoded[key][i] for key in encoded} for i in order[start:start + 64]]
+            model(**tokenizer.pad(features, return_tensors="pt").to(model.device))
 
 
 def _pipeline_labels(outputs, label2id):

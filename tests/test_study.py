@@ -15,6 +15,7 @@ from sst5.study import (
     schedule_confusions,
     schedule_statistics,
     study_entries,
+    study_summary,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,6 +83,9 @@ def test_study_command_runs_resumes_and_writes_results_that_load(tmp_path, sst_s
     for table in study.predictions.values():
         assert len(table) == 60 and {"label", "predicted", "prob_4"} <= set(table.columns)
     assert study.about["runs_complete"] == 3 and study.about["parameters"]["train_on"] == "distinct_phrases"
+    summary = study_summary(study.runs)
+    assert list(summary.index) == list(SCHEDULES) and set(summary["seeds"]) == {1}
+    assert set(summary["meets ≥ 50 % precision"]) <= {"0 of 1", "1 of 1"}
     again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0 and again.stdout.count("skipped (complete)") == 3
 

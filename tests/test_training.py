@@ -161,11 +161,25 @@ def test_deduplicated_length_sorted_inference_equals_a_plain_forward_pass(smoke_
 
     model, tokenizer = load_run_model(smoke_run / "run")
     texts = ["a gorgeous film", "dull", "a gorgeous film", "it is neither good nor bad , just long", "dull"]
-    fast = predict_proba(model, tokenizer, texts, batch_size=2, progress=False)
+    fast = predict_proba(model, tokenizer, texts, batch_tokens=12, progress=False)  # several batches
     with torch.inference_mode():
         plain = np.stack([torch.softmax(model(**tokenizer(text, return_tensors="pt")).logits[0], -1).numpy()
                           for text in texts])
     assert np.allclose(fast, plain, atol=1e-5)
+
+
+def test_token_batches_fill_a_token_budget():
+    from sst5.predict import token_batches
+
+    lengths = np.random.default_rng(0).integers(2, 40, size=500).tolist() + [300]
+    batches = token_batches(lengths, 256)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(501))
+    for batch in batches:
+        assert len(batch) * max(lengths[i] for i in batch) <= 256 or len(batch) == 1
+    assert [len(b) for b in batches][-1] == 1  # the 300-token text alone
+    for batch, following in zip(batches[:-1], batches[1:], strict=True):  # full: the next text would not have fitted
+        assert (len(batch) + 1) * lengths[following[0]] > 256
+    assert len(batches[0]) > 40  # short phrases share a pass by the dozen
 
 
 @pytest.mark.slow

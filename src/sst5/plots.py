@@ -33,6 +33,7 @@ __all__ = [
     "plot_runs_scatter",
     "plot_schedule_effect",
     "plot_confusion_grid",
+    "plot_class_precision",
 ]
 
 #: Diverging red → grey → green, one colour per class, used by every figure.
@@ -295,16 +296,47 @@ def plot_schedule_effect(board: pd.DataFrame, metric: str = "test_sentence_macro
     return fig
 
 
-def plot_confusion_grid(matrices: Mapping[str, Sequence[Sequence[int]]], columns: int = 3) -> Figure:
-    """Row-normalised confusion matrices of several runs side by side."""
+def plot_confusion_grid(matrices: Mapping[str, Sequence[Sequence[int]]], columns: int = 3,
+                        title: str = "Recall-normalised confusion matrices of the top runs") -> Figure:
+    """Row-normalised confusion matrices of several runs (or groups of runs) side by side."""
     if not matrices:
-        return _nothing_to_show("Recall-normalised confusion matrices of the top runs")
+        return _nothing_to_show(title)
     rows = -(-len(matrices) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 4.5 * rows), squeeze=False)
     for ax, (name, matrix) in zip(axes.ravel(), matrices.items(), strict=False):
         plot_confusion_matrix(matrix, normalize="true", title=name, ax=ax)
     for ax in axes.ravel()[len(matrices):]:
         ax.set_axis_off()
-    fig.suptitle("Recall-normalised confusion matrices of the top runs")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_class_precision(runs: pd.DataFrame, floor: float = 0.5) -> Figure:
+    """Per-class precision of each schedule, mean and spread over its seeds, with the ``floor`` line.
+
+    ``runs`` has one row per run: ``schedule`` and ``precision/<class name>`` columns (a study's
+    test-sentence rows, see :mod:`sst5.study`).
+    """
+    columns = [f"precision/{name}" for name in LABEL_NAMES]
+    long = runs.melt(id_vars="schedule", value_vars=columns, var_name="class", value_name="precision")
+    long["class"] = long["class"].str.removeprefix("precision/")
+    table = long.groupby(["class", "schedule"], sort=False)["precision"].agg(["mean", "min", "max"])
+    schedules = list(dict.fromkeys(runs["schedule"]))
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    width = 0.8 / len(schedules)
+    x = np.arange(len(LABEL_NAMES))
+    for i, schedule in enumerate(schedules):
+        rows = table.xs(schedule, level="schedule").reindex(LABEL_NAMES)
+        ax.bar(x + (i - (len(schedules) - 1) / 2) * width, rows["mean"], width, label=schedule,
+               yerr=[rows["mean"] - rows["min"], rows["max"] - rows["mean"]], capsize=3)
+    ax.axhline(floor, color="black", linestyle="--", linewidth=1)
+    ax.text(len(LABEL_NAMES) - 0.5, floor + 0.01, f"{100 * floor:.0f} % floor", ha="right", va="bottom", fontsize=8)
+    ax.set_xticks(x, LABEL_NAMES, rotation=10)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("class")
+    ax.set_ylabel("precision (test sentences)")
+    ax.set_title("Per-class precision by schedule: mean over seeds, bars from the lowest to the highest seed")
+    ax.legend(title="schedule", fontsize=8)
     fig.tight_layout()
     return fig

@@ -43,6 +43,7 @@ __all__ = [
     "collect_study",
     "schedule_statistics",
     "schedule_confusions",
+    "study_summary",
     "write_study",
     "load_study",
 ]
@@ -111,8 +112,16 @@ def collect_study(batch_dir: str | Path) -> tuple[pd.DataFrame, dict[str, pd.Dat
             })
         table = pd.read_parquet(folder / PREDICTIONS_FILE)
         sentences = table[(table["split"] == "test") & table["is_root"]].sort_values("sentence_id")
+        if key in predictions:
+            raise ValueError(f"{batch_dir} holds two runs of schedule {params['schedule']} with seed "
+                             f"{params['seed']}; give each study its own batch folder (--out)")
         predictions[key] = sentences[["sentence_id", "label", "predicted", *_PROBABILITIES]].reset_index(drop=True)
-    return pd.DataFrame(rows), predictions
+    runs = pd.DataFrame(rows)
+    if not runs.empty:
+        order = runs["schedule"].map({schedule: i for i, schedule in enumerate(SCHEDULES)}).fillna(len(SCHEDULES))
+        runs = runs.assign(_order=order).sort_values(["_order", "schedule", "seed"], kind="stable")
+        runs = runs.drop(columns="_order").reset_index(drop=True)
+    return runs, predictions
 
 
 def _by_schedule(runs: pd.DataFrame) -> list[tuple[str, list[str]]]:
@@ -150,6 +159,21 @@ def schedule_confusions(runs: pd.DataFrame, predictions: Mapping[str, pd.DataFra
             pd.crosstab(f["label"], f["predicted"]).reindex(index=labels, columns=labels, fill_value=0).to_numpy()
             for f in frames)
     return matrices
+
+
+def study_summary(runs: pd.DataFrame, split: str = "test", level: str = "sentence") -> pd.DataFrame:
+    """Per schedule: seeds, mean ± sd (in %) of accuracy, macro-F1, neighbour rate and the smallest
+    per-class precision, and how many seeds meet the write-up's "≥ 50 % precision in every class"."""
+    rows = runs[(runs["split"] == split) & (runs["level"] == level)]
+    table = {}
+    for schedule, group in rows.groupby("schedule", sort=False):
+        line = {"seeds": len(group)}
+        for metric in ("accuracy", "macro_f1", "neighbour_rate", "min_precision"):
+            values = 100 * group[metric]
+            line[metric] = f"{values.mean():.1f} ± {values.std():.1f}" if len(group) > 1 else f"{values.mean():.1f}"
+        line["meets ≥ 50 % precision"] = f"{int(group['meets_precision_floor'].sum())} of {len(group)}"
+        table[schedule] = line
+    return pd.DataFrame.from_dict(table, orient="index").rename_axis("schedule")
 
 
 def write_study(folder: str | Path, results: StudyResults) -> Path:

@@ -299,8 +299,8 @@ def evaluate_run(model, tokenizer, splits: DatasetDict, config: RunConfig):
     metrics, tables = {}, []
     for name in ("validation", "test"):
         table = splits[name].to_pandas()
-        probabilities = predict_proba(model, tokenizer, table["text"].tolist(), 2 * config.batch_size,
-                                      config.max_length, config.progress)
+        probabilities = predict_proba(model, tokenizer, table["text"].tolist(), max_length=config.max_length,
+                                      progress=config.progress)
         table["predicted"] = probabilities.argmax(axis=1)
         for label in range(len(LABEL_NAMES)):
             table[f"prob_{label}"] = probabilities[:, label]
