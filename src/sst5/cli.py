@@ -2,6 +2,7 @@
 
 - ``sst5-batch``: fine-tune every model of a list (notebooks 03-04 per model, then 05), resumably;
 - ``sst5-course``: the whole course headless (notebooks 01-02, then the profile's model list);
+- ``sst5-study``: the schedule study (:mod:`sst5.study`): three schedules x seeds of one model, resumably;
 - ``sst5-enqueue``: clone the ClearML runner template once per model and enqueue the clones;
 - ``sst5-clearml-runner``: the ClearML template task (one model's run, re-runnable by an agent);
 - ``sst5-predict``: classify text with a finished run (:mod:`sst5.predict`).
@@ -18,7 +19,7 @@ import typing
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["batch", "course", "enqueue", "clearml_runner"]
+__all__ = ["batch", "course", "study", "enqueue", "clearml_runner"]
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED = 1, 2, 3
 
@@ -106,6 +107,50 @@ def course(argv: Sequence[str] | None = None) -> int:
                                    parameters={"profile": cfg.profile, "figures_dir": figures,
                                                "output_dir": str(out), **extra})
     return _finish(run_batch(cfg.models, out / "runs", profile=cfg.profile))
+
+
+def study(argv: Sequence[str] | None = None) -> int:
+    """``sst5-study``: the schedule study of one model; see :func:`sst5.study.run_study`."""
+    from .study import STUDY_SEEDS
+
+    parser = argparse.ArgumentParser(
+        description="The schedule study: random vs stratified:4,random:2 vs stratified:4,alternate, on distinct "
+                    "training phrases, several seeds each, through the batch runner (run it again to resume).\n\n"
+                    "This CPU:  sst5-study --profile cpu --samples-per-epoch 4000 --out runs/schedule-study\n"
+                    "A GPU:     sst5-study --profile gpu --model bert-base-uncased --out /content/drive/MyDrive/study",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="minilm", help="a named model, local folder or Hub id")
+    parser.add_argument("--out", required=True, help="the batch folder of the study's runs (e.g. on Google Drive)")
+    parser.add_argument("--results", default=None, help="where to write the results (default: <out>/results)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(STUDY_SEEDS))
+    parser.add_argument("--samples-per-epoch", type=int, default=None,
+                        help="training phrases per epoch, the same for every schedule (default: all, full epochs)")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="another notebook-03 parameter for every run (repeatable); see --help-parameters")
+    parser.add_argument("--help-parameters", action=_ParametersHelp)
+    parser.add_argument("--profile", help="smoke, cpu or gpu (default: $SST5_PROFILE, else by hardware)")
+    parser.add_argument("--data", help="SST source (default: $SST5_DATA, else the official download)")
+    args = parser.parse_args(argv)
+    from .batch import BatchLockedError, parse_assignments
+    from .study import run_study, study_summary
+
+    try:
+        params = {"samples_per_epoch": args.samples_per_epoch, **parse_assignments(args.param, where="--param")}
+        result, study = run_study(args.model, args.out, args.results or Path(args.out) / "results", args.seeds,
+                                  params, args.profile, args.data)
+    except BatchLockedError as error:
+        parser.exit(EXIT_LOCKED, f"error: {error}\n")
+    except (FileNotFoundError, ValueError, TypeError) as error:
+        parser.exit(EXIT_BAD_INPUT, f"error: {error}\n")
+    code = _finish(result)
+    if study is None:
+        print("no complete run yet: nothing to compare")
+        return code
+    print(study_summary(study.runs).to_string())
+    print("\n".join(study.statistics["statement"]))
+    print(f"{study.about['runs_complete']} of {study.about['runs_planned']} runs complete; results in "
+          f"{args.results or Path(args.out) / 'results'}")
+    return code
 
 
 def enqueue(argv: Sequence[str] | None = None) -> int:

@@ -13,8 +13,8 @@ seeds each through the batch runner (so it resumes where it stopped), then write
   bootstrap interval (:func:`sst5.stats.compare_runs`) and the sentence that states it;
 - ``study.json``: the command, the settings, the machine and the wall time.
 
-``benchmarks/schedule_study.py`` is its command line. Notebook 03 reads the committed results
-(:func:`load_study`) and shows them.
+:func:`run_study` does all of it; ``sst5-study`` (and ``benchmarks/schedule_study.py`` in a checkout) is its
+command line. Notebook 03 reads the committed results (:func:`load_study`) and shows them.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import shlex
+import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -45,6 +48,7 @@ __all__ = [
     "schedule_confusions",
     "study_summary",
     "write_study",
+    "run_study",
     "load_study",
 ]
 
@@ -101,7 +105,8 @@ def collect_study(batch_dir: str | Path) -> tuple[pd.DataFrame, dict[str, pd.Dat
             scores = record[split][level]
             floor = precision_floor(scores)
             rows.append({
-                "run": key, "model": params["model_name"], "schedule": params["schedule"], "seed": params["seed"],
+                "run": key, "folder": folder.name, "model": params["model_name"], "schedule": params["schedule"],
+                "seed": params["seed"],
                 "epochs": params["epochs"], "samples_per_epoch": params["samples_per_epoch"],
                 "split": split, "level": level,
                 **{metric: scores[metric] for metric in ("accuracy", "macro_f1", "neighbour_rate")},
@@ -187,6 +192,42 @@ def write_study(folder: str | Path, results: StudyResults) -> Path:
     write_atomic(folder / STATISTICS_FILE, lambda tmp: results.statistics.round(5).to_csv(tmp, index=False))
     write_json(folder / ABOUT_FILE, results.about)
     return folder
+
+
+def run_study(model: str, out_dir: str | Path, results_dir: str | Path, seeds: Sequence[int] = STUDY_SEEDS,
+              params: Mapping[str, object] | None = None, profile: str | None = None, data: str | None = None):
+    """Run (or resume) the study of ``model`` in the batch folder ``out_dir``, then write ``results_dir`` from
+    the runs complete so far.
+
+    Returns
+    -------
+    (BatchResult, StudyResults or None)
+        What the batch did, and the results (None when no run is complete yet).
+    """
+    from .batch import TIMES_FILE, run_batch
+    from .config import default_profile_name
+    from .provenance import device_name
+
+    params = {**STUDY_PARAMETERS, **(params or {})}
+    entries = study_entries(model, seeds)
+    start = time.perf_counter()
+    batch = run_batch(entries, out_dir, params, profile, data, compare=False)
+    runs, predictions = collect_study(out_dir)
+    if runs.empty:
+        return batch, None
+    times = read_json(Path(out_dir) / TIMES_FILE)
+    about = {
+        "command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "model": model, "profile": profile or default_profile_name(), "seeds": list(seeds),
+        "schedules": SCHEDULES, "parameters": params, "device": device_name(), "date": time.strftime("%Y-%m-%d"),
+        "runs_complete": int(runs["run"].nunique()), "runs_planned": len(entries),
+        "batch_seconds": round(sum(times.get(name, 0.0) for name in runs["folder"].unique()), 1),
+        "train_seconds": round(float(runs.drop_duplicates("run")["train_seconds"].sum()), 1),
+        "this_call_seconds": round(time.perf_counter() - start, 1),
+    }
+    results = StudyResults(runs, schedule_statistics(runs, predictions), predictions, about)
+    write_study(results_dir, results)
+    return batch, results
 
 
 def load_study(folder: str | Path | None = None) -> StudyResults:
