@@ -151,7 +151,8 @@ def schedule_statistics(runs: pd.DataFrame, predictions: Mapping[str, pd.DataFra
             rows.append({"a": a, "b": b, "seeds_a": len(groups[a]), "seeds_b": len(groups[b]), "metric": metric,
                          "difference": comparison.difference, "low": comparison.low, "high": comparison.high,
                          "statement": describe_comparison(comparison, a, b)})
-    return pd.DataFrame(rows)
+    columns = ["a", "b", "seeds_a", "seeds_b", "metric", "difference", "low", "high", "statement"]
+    return pd.DataFrame(rows, columns=columns)  # no pair yet (one schedule done): an empty table, same columns
 
 
 def schedule_confusions(runs: pd.DataFrame, predictions: Mapping[str, pd.DataFrame]) -> dict[str, np.ndarray]:
