@@ -14,6 +14,7 @@ fail() { echo "check_install: FAILED: $*" >&2; exit 1; }
 "$deps/bin/python" -m pip wheel -q --no-deps -w "$work/dist" "$root" 2>"$work/build.log" || { cat "$work/build.log"; fail "wheel build"; }
 wheel=$(ls "$work"/dist/sst5_course-*.whl)
 unzip -l "$wheel" | grep -q "sst5/notebooks/03_fine_tuning.ipynb" || fail "the wheel lacks the notebooks"
+unzip -l "$wheel" | grep -q "sst5/results/schedule_study/runs.csv" || fail "the wheel lacks the study's results"
 
 "$deps/bin/python" -m venv "$work/env"
 site=$("$work/env/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
