@@ -189,6 +189,13 @@ def test_resume_skips_complete_runs_and_completes_a_trained_one_without_retraini
     assert run_status(out / interrupted) == RunStatus.COMPLETE
     assert weights.stat().st_mtime_ns == trained_at, "the trained model must not be trained again"
     assert read_json(out / interrupted / "metrics.json")["test"] == metrics["test"]
+    # a run recorded as failed, then completed outside the batch: the next batch drops the stale record
+    write_json(out / "failures.json", {untouched: {"model": "tiny-bert", "error": "RuntimeError: x"}})
+    write_json(out / untouched / "failure.json", {"error": "RuntimeError: x"})
+    third = run_batch(smoke_batch["models"][::2], out, smoke_batch["params"], profile="smoke", data=sst_source,
+                      compare=False)
+    assert sorted(third.skipped) == sorted([untouched, interrupted]) and third.ok
+    assert read_json(out / "failures.json") == {} and not (out / untouched / "failure.json").exists()
 
 
 @pytest.mark.slow

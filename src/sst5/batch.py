@@ -354,6 +354,9 @@ def run_batch(
                 shutil.rmtree(run_dir, ignore_errors=True)
             elif run_status(run_dir) == RunStatus.COMPLETE:
                 result.skipped.append(spec.name)
+                if failures.pop(spec.name, None) is not None:  # completed since it failed (e.g. by hand)
+                    (run_dir / FAILURE_FILE).unlink(missing_ok=True)
+                    write_json(out / FAILURES_FILE, failures)
                 continue
             (run_dir / FAILURE_FILE).unlink(missing_ok=True)
             run_start = time.perf_counter()
