@@ -49,8 +49,7 @@ def predict_proba(
         Texts to classify.
     batch_tokens : int
         Padded tokens per forward pass: texts are sorted by length and batched up to this size, so that
-        thousands of short phrases share one pass (one pass per 64 texts wastes most of the time on
-        per-call overhead and small matrix products).
+        hundreds of short phrases share one pass instead of a fixed number of texts per pass.
     max_length : int
         Token limit (longer texts are truncated).
     progress : bool
