@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,9 @@ import pandas as pd
 from .config import LABEL_NAMES
 from .runs import METRICS_FILE, PREDICTIONS_FILE, RunStatus, read_json, run_status, write_atomic, write_json
 from .stats import PAIRED_METRICS, compare_runs, describe_comparison, precision_floor
+
+if TYPE_CHECKING:
+    from .batch import BatchResult
 
 __all__ = [
     "SCHEDULES",
@@ -196,7 +200,8 @@ def write_study(folder: str | Path, results: StudyResults) -> Path:
 
 
 def run_study(model: str, out_dir: str | Path, results_dir: str | Path, seeds: Sequence[int] = STUDY_SEEDS,
-              params: Mapping[str, object] | None = None, profile: str | None = None, data: str | None = None):
+              params: Mapping[str, object] | None = None, profile: str | None = None,
+              data: str | None = None) -> tuple[BatchResult, StudyResults | None]:
     """Run (or resume) the study of ``model`` in the batch folder ``out_dir``, then write ``results_dir`` from
     the runs complete so far.
 
