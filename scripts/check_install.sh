@@ -13,8 +13,11 @@ fail() { echo "check_install: FAILED: $*" >&2; exit 1; }
 
 "$deps/bin/python" -m pip wheel -q --no-deps -w "$work/dist" "$root" 2>"$work/build.log" || { cat "$work/build.log"; fail "wheel build"; }
 wheel=$(ls "$work"/dist/sst5_course-*.whl)
-unzip -l "$wheel" | grep -q "sst5/notebooks/03_fine_tuning.ipynb" || fail "the wheel lacks the notebooks"
-unzip -l "$wheel" | grep -q "sst5/results/schedule_study/runs.csv" || fail "the wheel lacks the study's results"
+# Listed once into a variable: `unzip -l | grep -q` under pipefail fails at random (grep exits at the first
+# match, unzip dies of SIGPIPE on the lines still to write).
+listing=$(unzip -l "$wheel")
+grep -q "sst5/notebooks/03_fine_tuning.ipynb" <<<"$listing" || fail "the wheel lacks the notebooks"
+grep -q "sst5/results/schedule_study/runs.csv" <<<"$listing" || fail "the wheel lacks the study's results"
 
 "$deps/bin/python" -m venv "$work/env"
 site=$("$work/env/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
@@ -49,6 +52,7 @@ assert done in board, board
 assert not list((runs / done).glob("checkpoint*")) and not (runs / done / "checkpoints").exists()
 print("complete:", done, "| failed:", *failures)
 PY
-done_run=$(ls -d runs/tiny-bert--* | head -1)
-"$work/env/bin/sst5-predict" "$done_run" "A gorgeous, witty film." | grep -q "gorgeous" || fail "sst5-predict"
+done_run=$(ls -d runs/tiny-bert--*)
+prediction=$("$work/env/bin/sst5-predict" "$done_run" "A gorgeous, witty film.") || fail "sst5-predict"
+grep -q "gorgeous" <<<"$prediction" || fail "sst5-predict printed no prediction: $prediction"
 echo "check_install: passed (wheel $(basename "$wheel"), batch from $work/elsewhere)"
