@@ -7,7 +7,16 @@ from pathlib import Path
 import pytest
 
 from sst5 import data
-from sst5.data import SSTFormatError, column, load_sst, parse_tree, read_release, resolve_source, subset_sentences
+from sst5.data import (
+    SSTFormatError,
+    column,
+    first_occurrences,
+    load_sst,
+    parse_tree,
+    read_release,
+    resolve_source,
+    subset_sentences,
+)
 
 OFFICIAL_ROOT_COUNTS = {
     "train": [1092, 2218, 1624, 2322, 1288],
@@ -196,3 +205,8 @@ def test_a_damaged_cache_is_rebuilt_not_trusted(sst_source, tmp_path, monkeypatc
     assert reloaded.equals(truth)
     assert "rebuilding the damaged cache" in caplog.text
     assert [p.name for p in folder.parent.iterdir()] == [folder.name]  # no temporary copy left behind
+
+
+def test_first_occurrences_keep_each_text_once_in_order():
+    texts = ["a film", "good", "a film", "bad", "good", "good"]
+    assert first_occurrences(texts).tolist() == [0, 1, 3]

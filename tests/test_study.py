@@ -83,6 +83,9 @@ def test_study_command_runs_resumes_and_writes_results_that_load(tmp_path, sst_s
     for table in study.predictions.values():
         assert len(table) == 60 and {"label", "predicted", "prob_4"} <= set(table.columns)
     assert study.about["runs_complete"] == 3 and study.about["parameters"]["train_on"] == "distinct_phrases"
+    assert study.rows()["run"].tolist() == list(study.predictions)
+    assert set(study.rows(split="validation", level="phrase")[["split", "level"]].itertuples(index=False)) == {
+        ("validation", "phrase")}
     summary = study_summary(study.runs)
     assert list(summary.index) == list(SCHEDULES) and set(summary["seeds"]) == {1}
     assert set(summary["meets ≥ 50 % precision"]) <= {"0 of 1", "1 of 1"}
@@ -93,3 +96,14 @@ def test_study_command_runs_resumes_and_writes_results_that_load(tmp_path, sst_s
 def test_load_study_names_the_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="schedule_study.py"):
         load_study(tmp_path)
+
+
+def test_the_committed_study_loads_from_the_package():
+    """Notebook 03 reads the study shipped as package data: one test-sentence row and one prediction table
+    (2,210 sentences) per run, every schedule seeded, statistics for every pair."""
+    study = load_study()
+    test = study.rows()
+    assert sorted(test["run"]) == sorted(study.predictions)
+    assert set(test["schedule"]) == set(SCHEDULES)
+    assert all(len(table) == 2210 for table in study.predictions.values())
+    assert len(study.statistics) == 3 * 3

@@ -23,6 +23,7 @@ from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from tqdm.auto import tqdm
 
 from .config import NUM_LABELS, SEED, TFIDF_SETTINGS
+from .data import first_occurrences
 from .metrics import classification_metrics
 from .split import group_split, random_phrase_split
 
@@ -65,9 +66,8 @@ def fit_tfidf(texts, labels, seed: int = SEED, *, C: float = TFIDF_SETTINGS["C"]
 
 
 def distinct_phrases(phrases: pd.DataFrame) -> pd.DataFrame:
-    """Each training phrase once: short phrases recur in many trees (mostly neutral ones), and their copies
-    would weigh the classifier towards them."""
-    return phrases.drop_duplicates("text")
+    """Each training phrase once (its first row; :func:`sst5.data.first_occurrences` says why)."""
+    return phrases.iloc[first_occurrences(phrases["text"])]
 
 
 def tune_tfidf(train: pd.DataFrame, validation: pd.DataFrame, grid: dict[str, Sequence],

@@ -26,7 +26,7 @@ import shutil
 import tempfile
 import urllib.request
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +54,7 @@ __all__ = [
     "cached_dataset_dict",
     "sentence_level",
     "subset_sentences",
+    "first_occurrences",
 ]
 
 DATA_ENV = "SST5_DATA"
@@ -410,6 +411,16 @@ def load_sst(source: str | Path | None = None, cache: bool = True) -> DatasetDic
 def sentence_level(sst: DatasetDict) -> DatasetDict:
     """The sentence-level view: only the root of each tree (the published SST-5 task)."""
     return DatasetDict({name: split.select(np.flatnonzero(column(split, "is_root"))) for name, split in sst.items()})
+
+
+def first_occurrences(texts: Sequence[str]) -> np.ndarray:
+    """Row indices, in order, of each distinct text's first occurrence.
+
+    SST labels a phrase once: its copies in other trees (mostly short, neutral phrases) add weight, not
+    information, so training on "distinct phrases" keeps these rows.
+    """
+    _, first = np.unique(np.asarray(texts, dtype=object), return_index=True)
+    return np.sort(first)
 
 
 def subset_sentences(sst: DatasetDict, max_sentences: int | None, seed: int = SEED) -> DatasetDict:

@@ -46,6 +46,7 @@ __all__ = [
     "STUDY_SEEDS",
     "STUDY_PARAMETERS",
     "StudyResults",
+    "runs_on",
     "study_entries",
     "collect_study",
     "schedule_statistics",
@@ -80,6 +81,16 @@ class StudyResults:
     statistics: pd.DataFrame
     predictions: dict[str, pd.DataFrame]
     about: dict
+
+    def rows(self, split: str = "test", level: str = "sentence") -> pd.DataFrame:
+        """The ``runs`` rows scored on one split and level (one row per run)."""
+        return runs_on(self.runs, split, level)
+
+
+def runs_on(runs: pd.DataFrame, split: str = "test", level: str = "sentence") -> pd.DataFrame:
+    """The rows of a ``runs`` table scored on ``split`` ("validation", "test") and ``level``
+    ("sentence", "phrase")."""
+    return runs[(runs["split"] == split) & (runs["level"] == level)]
 
 
 def study_entries(model: str, seeds: Sequence[int] = STUDY_SEEDS,
@@ -144,7 +155,7 @@ def schedule_statistics(runs: pd.DataFrame, predictions: Mapping[str, pd.DataFra
                         n_resamples: int = 10_000) -> pd.DataFrame:
     """Every pair of schedules on the test sentences, their seeds averaged: A − B with a 95 % paired
     bootstrap interval, for each metric of :data:`sst5.stats.PAIRED_METRICS`."""
-    test = runs[(runs["split"] == "test") & (runs["level"] == "sentence")]
+    test = runs_on(runs, "test", "sentence")
     groups = {schedule: np.stack([predictions[key]["predicted"].to_numpy() for key in keys])
               for schedule, keys in _by_schedule(test)}
     labels = next(iter(predictions.values()))["label"].to_numpy()
@@ -174,7 +185,7 @@ def schedule_confusions(runs: pd.DataFrame, predictions: Mapping[str, pd.DataFra
 def study_summary(runs: pd.DataFrame, split: str = "test", level: str = "sentence") -> pd.DataFrame:
     """Per schedule: seeds, mean ± sd (in %) of accuracy, macro-F1, neighbour rate and the smallest
     per-class precision, and how many seeds meet the write-up's "≥ 50 % precision in every class"."""
-    rows = runs[(runs["split"] == split) & (runs["level"] == level)]
+    rows = runs_on(runs, split, level)
     table = {}
     for schedule, group in rows.groupby("schedule", sort=False):
         line = {"seeds": len(group)}

@@ -35,7 +35,15 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from .config import LABEL_NAMES, RUN_PARAMETERS, RunConfig, greater_is_better
 from .config import cache_dir as default_cache_dir
-from .data import cached_dataset_dict, column, load_sst, read_release, sentence_level, subset_sentences
+from .data import (
+    cached_dataset_dict,
+    column,
+    first_occurrences,
+    load_sst,
+    read_release,
+    sentence_level,
+    subset_sentences,
+)
 from .eda import to_frame
 from .metrics import classification_metrics, compute_metrics
 from .predict import predict_proba
@@ -79,7 +87,7 @@ def prepare_splits(config: RunConfig, data_source: str | Path | None = None) -> 
     The split is the official one or, with ``config.split == "custom"``, the file saved by notebook 02
     (checked against the data's fingerprint). ``config.max_sentences`` keeps a seeded subset of whole trees.
     ``train_on="distinct_phrases"`` keeps the first occurrence of each training text: SST labels a phrase
-    once, so its copies in other trees add weight (to short, mostly neutral phrases), not information.
+    once (:func:`sst5.data.first_occurrences`).
     """
     sst = load_sst(data_source)
     if config.split == "custom":
@@ -89,8 +97,7 @@ def prepare_splits(config: RunConfig, data_source: str | Path | None = None) -> 
     if config.train_on == "sentences":
         sst["train"] = sentence_level(sst)["train"]
     elif config.train_on == "distinct_phrases":
-        _, first = np.unique(column(sst["train"], "text"), return_index=True)
-        sst["train"] = sst["train"].select(np.sort(first))
+        sst["train"] = sst["train"].select(first_occurrences(column(sst["train"], "text")))
     return sst
 
 
