@@ -82,6 +82,10 @@ def test_study_command_runs_resumes_and_writes_results_that_load(tmp_path, sst_s
     assert len(study.statistics) == 3 * 3  # three pairs of schedules x three metrics
     for table in study.predictions.values():
         assert len(table) == 60 and {"label", "predicted", "prob_4"} <= set(table.columns)
+    assert set(study.metrics) == set(study.predictions)
+    for key, record in study.metrics.items():  # the whole record, consistent with the runs table
+        row = study.rows().set_index("run").loc[key]
+        assert record["test"]["sentence"]["accuracy"] == pytest.approx(row["accuracy"], abs=1e-5)
     assert study.about["runs_complete"] == 3 and study.about["parameters"]["train_on"] == "distinct_phrases"
     assert study.rows()["run"].tolist() == list(study.predictions)
     assert set(study.rows(split="validation", level="phrase")[["split", "level"]].itertuples(index=False)) == {

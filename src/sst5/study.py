@@ -9,6 +9,8 @@ seeds each through the batch runner (so it resumes where it stopped), then write
   macro-F1, neighbour rate, per-class precision and recall, the precision floor, training seconds;
 - ``predictions/<schedule>-seed<seed>.csv``: each run's sentence-level test predictions (label,
   predicted, class probabilities), from which every statistic can be recomputed;
+- ``metrics/<schedule>-seed<seed>.json``: each run's whole metrics record (its ``metrics.json``: every
+  metric of every split and level, parameters, provenance, training time);
 - ``statistics.csv``: every pair of schedules on the test sentences, seeds averaged, with a paired
   bootstrap interval (:func:`sst5.stats.compare_runs`) and the sentence that states it;
 - ``study.json``: the command, the settings, the machine and the wall time.
@@ -26,7 +28,7 @@ import shlex
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,18 +71,21 @@ RUNS_FILE = "runs.csv"
 STATISTICS_FILE = "statistics.csv"
 ABOUT_FILE = "study.json"
 PREDICTIONS_DIR = "predictions"
+METRICS_DIR = "metrics"
 _PROBABILITIES = [f"prob_{label}" for label in range(len(LABEL_NAMES))]
 
 
 @dataclass
 class StudyResults:
-    """A study's results: ``runs`` and ``statistics`` tables, sentence-level test ``predictions`` per run
-    (keyed like ``runs["run"]``), and ``about`` (command, settings, machine, wall time)."""
+    """A study's results: ``runs`` and ``statistics`` tables, sentence-level test ``predictions`` and the
+    ``metrics`` record (``metrics.json``) of each run, keyed like ``runs["run"]``, and ``about`` (command,
+    settings, machine, wall time)."""
 
     runs: pd.DataFrame
     statistics: pd.DataFrame
     predictions: dict[str, pd.DataFrame]
     about: dict
+    metrics: dict[str, dict] = field(default_factory=dict)
 
     def rows(self, split: str = "test", level: str = "sentence") -> pd.DataFrame:
         """The ``runs`` rows scored on one split and level (one row per run)."""
@@ -104,12 +109,13 @@ def _prediction_key(schedule: str, seed: int) -> str:
     return f"{re.sub(r'[^a-z0-9]+', '-', schedule)}-seed{seed}"
 
 
-def collect_study(batch_dir: str | Path) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """The complete runs of a study's batch folder: the ``runs`` table and sentence-level test predictions.
+def collect_study(batch_dir: str | Path) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, dict]]:
+    """The complete runs of a study's batch folder: the ``runs`` table, sentence-level test predictions and
+    each run's metrics record.
 
     Runs not complete yet (pending, training, failed) are left out; the caller says how many are missing.
     """
-    rows, predictions = [], {}
+    rows, predictions, records = [], {}, {}
     for folder in sorted(Path(batch_dir).iterdir()):
         if not folder.is_dir() or run_status(folder) != RunStatus.COMPLETE:
             continue
@@ -136,12 +142,13 @@ def collect_study(batch_dir: str | Path) -> tuple[pd.DataFrame, dict[str, pd.Dat
             raise ValueError(f"{batch_dir} holds two runs of schedule {params['schedule']} with seed "
                              f"{params['seed']}; give each study its own batch folder (--out)")
         predictions[key] = sentences[["sentence_id", "label", "predicted", *_PROBABILITIES]].reset_index(drop=True)
+        records[key] = record
     runs = pd.DataFrame(rows)
     if not runs.empty:
         order = runs["schedule"].map({schedule: i for i, schedule in enumerate(SCHEDULES)}).fillna(len(SCHEDULES))
         runs = runs.assign(_order=order).sort_values(["_order", "schedule", "seed"], kind="stable")
         runs = runs.drop(columns="_order").reset_index(drop=True)
-    return runs, predictions
+    return runs, predictions, records
 
 
 def _by_schedule(runs: pd.DataFrame) -> list[tuple[str, list[str]]]:
@@ -204,6 +211,10 @@ def write_study(folder: str | Path, results: StudyResults) -> Path:
     for key, table in results.predictions.items():
         write_atomic(folder / PREDICTIONS_DIR / f"{key}.csv",
                      lambda tmp, table=table: table.round(5).to_csv(tmp, index=False))
+    if results.metrics:
+        (folder / METRICS_DIR).mkdir(exist_ok=True)
+    for key, record in results.metrics.items():
+        write_json(folder / METRICS_DIR / f"{key}.json", record)
     write_atomic(folder / RUNS_FILE, lambda tmp: results.runs.round(5).to_csv(tmp, index=False))
     write_atomic(folder / STATISTICS_FILE, lambda tmp: results.statistics.round(5).to_csv(tmp, index=False))
     write_json(folder / ABOUT_FILE, results.about)
@@ -229,7 +240,7 @@ def run_study(model: str, out_dir: str | Path, results_dir: str | Path, seeds: S
     entries = study_entries(model, seeds)
     start = time.perf_counter()
     batch = run_batch(entries, out_dir, params, profile, data, compare=False)
-    runs, predictions = collect_study(out_dir)
+    runs, predictions, records = collect_study(out_dir)
     if runs.empty:
         return batch, None
     times = read_json(Path(out_dir) / TIMES_FILE)
@@ -242,7 +253,7 @@ def run_study(model: str, out_dir: str | Path, results_dir: str | Path, seeds: S
         "train_seconds": round(float(runs.drop_duplicates("run")["train_seconds"].sum()), 1),
         "this_call_seconds": round(time.perf_counter() - start, 1),
     }
-    results = StudyResults(runs, schedule_statistics(runs, predictions), predictions, about)
+    results = StudyResults(runs, schedule_statistics(runs, predictions), predictions, about, records)
     write_study(results_dir, results)
     return batch, results
 
@@ -260,6 +271,9 @@ def load_study(folder: str | Path | None = None) -> StudyResults:
         raise FileNotFoundError(f"no study results in {root} ({RUNS_FILE} missing); run "
                                 "benchmarks/schedule_study.py, or pass the folder it wrote")
     runs = pd.read_csv(root / RUNS_FILE)
-    predictions = {key: pd.read_csv(root / PREDICTIONS_DIR / f"{key}.csv") for key in runs["run"].unique()}
+    keys = runs["run"].unique()
+    predictions = {key: pd.read_csv(root / PREDICTIONS_DIR / f"{key}.csv") for key in keys}
+    metrics = {key: json.loads(path.read_text(encoding="utf-8")) for key in keys
+               if (path := root / METRICS_DIR / f"{key}.json").is_file()}
     about = json.loads((root / ABOUT_FILE).read_text(encoding="utf-8"))
-    return StudyResults(runs, pd.read_csv(root / STATISTICS_FILE), predictions, about)
+    return StudyResults(runs, pd.read_csv(root / STATISTICS_FILE), predictions, about, metrics)
