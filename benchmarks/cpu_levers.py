@@ -50,7 +50,7 @@ def train_with_lever(cfg, splits, steps, lever, tmp):
     model, tokenizer = load_classifier(cfg.model_name)
     tokenized = tokenize_splits(splits, tokenizer, cfg.max_length, cache_dir=tmp)
     warmup = WARMUP_STEPS.get(lever, 2)
-    args = _for_timing(training_arguments(cfg, tokenized["train"].num_rows), steps + warmup - 2)
+    args = _for_timing(training_arguments(cfg, tokenized["train"].num_rows), warmup + steps)
     args = dataclasses.replace(args, **LEVERS[lever])
     collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=16 if lever == "compile" else None)
     trainer = ScheduledTrainer(model=model, args=args, train_dataset=tokenized["train"], processing_class=tokenizer,
@@ -66,7 +66,8 @@ def train_with_lever(cfg, splits, steps, lever, tmp):
         total = time.perf_counter() - start
     finally:
         torch.set_num_threads(threads)
-    return steps * cfg.batch_size / timer.seconds, total - timer.seconds
+    timed_steps = trainer.state.global_step - warmup
+    return timed_steps * cfg.batch_size / timer.seconds, total - timer.seconds
 
 
 def padding_share(lengths, batches) -> float:
@@ -89,7 +90,7 @@ def main():
     levers = ["recipe", *[lever for lever in args.levers if lever != "recipe"]]
     cfg = resolve_config("cpu", model_name=args.model, batch_size=args.batch_size, schedule="random",
                          tracker="none", progress=False, output_dir="runs/bench-levers",
-                         max_sentences=max((steps + 6) * args.batch_size, 500))
+                         max_sentences=max((steps + max(WARMUP_STEPS.values())) * args.batch_size, 500))
     splits = prepare_splits(cfg, args.data)
     splits = DatasetDict({"train": splits["train"], "validation": splits["validation"].select(range(64))})
     speeds = {lever: [] for lever in levers}

@@ -352,13 +352,12 @@ def run_batch(
             run_dir = out / spec.name
             if force:
                 shutil.rmtree(run_dir, ignore_errors=True)
-            elif run_status(run_dir) == RunStatus.COMPLETE:
+            (run_dir / FAILURE_FILE).unlink(missing_ok=True)  # a new attempt, or stale (completed since)
+            if run_status(run_dir) == RunStatus.COMPLETE:
                 result.skipped.append(spec.name)
-                if failures.pop(spec.name, None) is not None:  # completed since it failed (e.g. by hand)
-                    (run_dir / FAILURE_FILE).unlink(missing_ok=True)
+                if failures.pop(spec.name, None) is not None:
                     write_json(out / FAILURES_FILE, failures)
                 continue
-            (run_dir / FAILURE_FILE).unlink(missing_ok=True)
             run_start = time.perf_counter()
             try:
                 run_model(spec, out, profile, data)
