@@ -28,7 +28,10 @@ mkdir "$work/elsewhere" && cd "$work/elsewhere"
 "$work/env/bin/python" - <<'PY' || fail "the installed package is not the wheel's"
 import sst5, sst5.course
 assert "site-packages" in sst5.__file__ and "/src/" not in sst5.__file__, sst5.__file__
-print("installed:", sst5.__file__, "notebooks:", sst5.course.notebooks_dir())
+from sst5.study import load_study  # notebook 03 reads the committed study from the package
+study = load_study()
+assert sorted(study.metrics) == sorted(study.predictions) == sorted(study.runs["run"].unique()), study.about
+print("installed:", sst5.__file__, "notebooks:", sst5.course.notebooks_dir(), "study runs:", len(study.metrics))
 PY
 "$work/env/bin/sst5-batch" --help >/dev/null || fail "sst5-batch --help"
 printf 'tiny-bert\nno-such-org/no-such-model\n' > models.txt
