@@ -94,10 +94,10 @@ def test_a_second_batch_on_the_same_folder_is_refused(tmp_path, capsys):
 
 def test_disk_budget_counts_what_pending_runs_keep(tmp_path, monkeypatch):
     specs = plan_runs(["minilm", "minilm seed=1"], {}, "cpu")
-    needed = disk_needed(specs, tmp_path)
+    needed, unknown = disk_needed(specs, tmp_path)
     minilm = 4 * 22_713_216  # float32 weights of all-MiniLM-L6-v2 with its pooler
-    assert 2 * minilm < needed < 9 * minilm
-    assert disk_needed(plan_runs(["no-such-org/model"], {}, "cpu"), tmp_path) is None  # offline: unknown
+    assert 2 * minilm < needed < 9 * minilm and unknown == 0
+    assert disk_needed(plan_runs(["no-such-org/model"], {}, "cpu"), tmp_path) == (0, 1)  # offline: unknown
     monkeypatch.setattr(batch_module.shutil, "disk_usage", lambda path: mock.Mock(free=needed // 2))
     assert "free space" in batch_module.disk_warning(specs, tmp_path)
 

@@ -61,8 +61,17 @@ def test_gpu_list_covers_the_bert_family():
     models = read_model_list("gpu")
     assert len(models) >= 35
     for family in ("bert-base", "roberta", "distilbert", "albert", "electra", "deberta-v3", "xlnet", "mpnet",
-                   "MiniLM", "echarlaix/bert-base-uncased-sst2-acc91.1-d37-hybrid"):
+                   "MiniLM", "mobilebert", "ModernBERT", "TinyBERT", "deberta-base"):
         assert any(family in m for m in models), family
+
+
+def test_every_gpu_list_override_is_a_valid_parameter():
+    from sst5.batch import plan_runs
+
+    specs = plan_runs(read_model_list("gpu"), {}, "gpu")
+    rates = {spec.model: spec.params.get("learning_rate") for spec in specs}
+    assert rates["roberta-large"] == 1e-5 and rates["google/electra-small-discriminator"] == 3e-4
+    assert next(s for s in specs if s.model == "google/mobilebert-uncased").params["mixed_precision"] is False
 
 
 def test_empty_model_list_is_a_clear_error(tmp_path):

@@ -117,13 +117,21 @@ class BatchLockedError(RuntimeError):
     """Another batch is working on the same output folder."""
 
 
+#: Spellings of booleans that ``key=value`` assignments accept besides Python's ``True``/``False``.
+_BOOLEANS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
 def parse_assignments(items: Sequence[str], where: str = "argument") -> dict:
-    """Parse ``key=value`` strings; values are Python literals (``3``, ``1e-5``, ``True``) or plain strings."""
+    """Parse ``key=value`` strings; values are Python literals (``3``, ``1e-5``, ``True``), booleans spelt
+    ``yes``/``no``/``true``/``false``/``on``/``off`` (any case), or plain strings."""
     params = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.isidentifier():
             raise ValueError(f"{where}: {item!r} is not key=value (e.g. epochs=3 or schedule=stratified:2,random:2)")
+        if raw.lower() in _BOOLEANS:
+            params[key] = _BOOLEANS[raw.lower()]
+            continue
         try:
             params[key] = ast.literal_eval(raw)
         except (ValueError, SyntaxError):
@@ -204,27 +212,33 @@ def plan_runs(models: Sequence[str], params: dict, profile: str | None = None) -
     return specs
 
 
-def disk_needed(specs: Sequence[RunSpec], out_dir: str | Path, data: str | None = None) -> int | None:
-    """Bytes the runs not yet complete will need in ``out_dir``: what they keep, plus one run's training peak.
-
-    ``None`` when a model's size is unknown (a Hub id without the Hub).
+def disk_needed(specs: Sequence[RunSpec], out_dir: str | Path, data: str | None = None) -> tuple[int, int]:
+    """Bytes the runs not yet complete will need in ``out_dir`` (what they keep, plus one run's training peak),
+    counting only the models whose size is known, and how many pending runs have an unknown size (a Hub id
+    without the Hub, or a repository without safetensors).
     """
     pending = [s for s in specs if run_status(Path(out_dir) / s.name) != RunStatus.COMPLETE]
     sizes = [weights_bytes(s.model, data) for s in pending]
-    if not pending or any(size is None for size in sizes):
-        return 0 if not pending else None
-    return sum(size + _RUN_EXTRA_BYTES for size in sizes) + _TRAINING_BYTES_PER_WEIGHT_BYTE * max(sizes)
+    known = [size for size in sizes if size is not None]
+    needed = sum(size + _RUN_EXTRA_BYTES for size in known) + _TRAINING_BYTES_PER_WEIGHT_BYTE * max(known, default=0)
+    return needed, len(sizes) - len(known)
 
 
 def disk_warning(specs: Sequence[RunSpec], out_dir: str | Path, data: str | None = None) -> str | None:
-    """A warning when the runs will not fit on the disk of ``out_dir`` (e.g. a free Google Drive), else None."""
-    needed = disk_needed(specs, out_dir, data)
+    """A warning when the runs will not fit on the disk of ``out_dir`` (e.g. a free Google Drive), or when
+    some sizes are unknown (then the estimate counts only the others); None when they fit."""
+    needed, unknown = disk_needed(specs, out_dir, data)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(out_dir).free
-    if needed is None or needed <= free:
-        return None
-    return (f"the {len(specs)} run(s) need about {needed / 2**30:.1f} GiB in {out_dir}, but only "
-            f"{free / 2**30:.1f} GiB is free: free space, choose a shorter list, or an output folder elsewhere")
+    known = f" ({unknown} of them of unknown size, not counted)" if unknown else ""
+    if needed > free:
+        return (f"the {len(specs)} run(s){known} need about {needed / 2**30:.1f} GiB in {out_dir}, but only "
+                f"{free / 2**30:.1f} GiB is free: free space, choose a shorter list, or an output folder elsewhere")
+    if unknown:
+        return (f"note: {unknown} of the {len(specs)} run(s) have an unknown size (no safetensors on the Hub, or "
+                f"no Hub); the others need about {needed / 2**30:.1f} GiB of the {free / 2**30:.1f} GiB free "
+                f"in {out_dir}")
+    return None
 
 
 def _execute(notebook: str, folder: Path, parameters: dict) -> None:

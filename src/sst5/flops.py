@@ -8,11 +8,12 @@ work the hardware does but the model does not need, which is exactly what MFU sh
 
 from __future__ import annotations
 
-__all__ = ["PEAK_BF16_TFLOPS", "non_embedding_parameters", "training_flops_per_token", "model_flops_utilization",
-           "peak_tflops"]
+__all__ = ["PEAK_HALF_PRECISION_TFLOPS", "non_embedding_parameters", "training_flops_per_token",
+           "model_flops_utilization", "peak_tflops"]
 
-#: Dense bf16 peak of common GPUs, TFLOP/s (vendor figures, without sparsity).
-PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "T4": 65.0}
+#: Dense half-precision tensor-core peak of common GPUs, TFLOP/s (vendor figures, without sparsity): bf16 from
+#: Ampere on, fp16 on the T4 (Turing has no bf16; the course trains it in fp16).
+PEAK_HALF_PRECISION_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "T4": 65.0}
 
 
 def non_embedding_parameters(model) -> int:
@@ -36,5 +37,6 @@ def model_flops_utilization(tokens_per_second: float, flops_per_token: float, pe
 
 
 def peak_tflops(device_name: str) -> float | None:
-    """The bf16 peak of a GPU named like ``NVIDIA H100 80GB HBM3``, or None when unknown."""
-    return next((peak for key, peak in PEAK_BF16_TFLOPS.items() if key in device_name), None)
+    """The half-precision peak (the precision the course trains it in) of a GPU named like
+    ``NVIDIA H100 80GB HBM3``, or None when unknown."""
+    return next((peak for key, peak in PEAK_HALF_PRECISION_TFLOPS.items() if key in device_name), None)

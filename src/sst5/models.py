@@ -36,7 +36,10 @@ __all__ = [
     "unpack_split_zip",
     "read_model_list",
     "weights_bytes",
+    "head_modules",
     "load_classifier",
+    "LORA_TARGET_MODULES",
+    "add_lora",
 ]
 
 NAMED_MODELS = ("minilm", "mpnet", "tiny-bert")
@@ -232,7 +235,9 @@ def weights_bytes(name: str, data_source: str | Path | None = None) -> int | Non
     """Bytes of a model entry's weights as a finished run saves them (float32), or None if unknown.
 
     Local folders and named models are measured from their safetensors headers; Hub ids are asked of
-    the Hub (``None`` offline, or for a repository without safetensors).
+    the Hub. ``None`` when that cannot tell: offline, a repository without safetensors (``.bin`` only, as
+    TinyBERT, MobileBERT or the BERT miniatures), or any other answer of the Hub that is not a size.
+    Planning never fails on a size: callers report unknown sizes as unknown.
     """
     if name == "tiny-bert":
         return 2**20  # built on first use; about 0.3M weights
@@ -241,13 +246,54 @@ def weights_bytes(name: str, data_source: str | Path | None = None) -> int | Non
         files = sorted(location.glob("*.safetensors"))
         return 4 * _count_weights(files) if files else None
     from huggingface_hub import get_safetensors_metadata
-    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+    from huggingface_hub.errors import HfHubHTTPError, NotASafetensorsRepoError, OfflineModeIsEnabled
 
     try:
         metadata = get_safetensors_metadata(name)
-    except (HfHubHTTPError, OfflineModeIsEnabled, OSError, ValueError):
+    except (HfHubHTTPError, NotASafetensorsRepoError, OfflineModeIsEnabled, OSError, ValueError):
         return None
     return 4 * sum(metadata.parameter_count.values())
+
+
+def head_modules(model) -> list[str]:
+    """Names of the top-level modules of a sequence classifier that are not its pretrained encoder: the
+    classification head (``classifier``, DistilBERT's ``pre_classifier``, XLNet's ``sequence_summary`` and
+    ``logits_proj``, ModernBERT's ``head``, DeBERTa's ``pooler``), which fine-tuning initialises anew."""
+    return [name for name, module in model.named_children()
+            if name != model.base_model_prefix and any(True for _ in module.parameters())]
+
+
+def _is_new_allowed(key: str, heads: list[str]) -> bool:
+    """Whether weight ``key`` may be newly initialised: it belongs to the head, or to a pooler (some
+    encoder checkpoints, e.g. sentence-transformers' or ELECTRA's, ship none; the head reads it)."""
+    return key.split(".", 1)[0] in heads or ".pooler." in f".{key}"
+
+
+def _check_loaded(name: str, model, info: dict) -> None:
+    """Raise ``ValueError`` naming every encoder weight of ``name`` that did not load from its checkpoint."""
+    heads = head_modules(model)
+    mismatched = [entry[0] if isinstance(entry, tuple) else entry for entry in info.get("mismatched_keys", [])]
+    missing = [key for key in [*info.get("missing_keys", []), *mismatched] if not _is_new_allowed(key, heads)]
+    if missing:
+        shown = ", ".join(sorted(missing)[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+        raise ValueError(
+            f"model {name!r}: {len(missing)} encoder weight(s) did not load from the checkpoint and would train "
+            f"from random values: {shown}. Only the classification head ({', '.join(heads)}) may be new; use "
+            "another checkpoint of this model, or report the checkpoint's layout to the course")
+
+
+def _check_not_pruned(name: str, location: str) -> None:
+    """Refuse a checkpoint with pruned attention heads: transformers 5 no longer rebuilds them, and with
+    mismatched sizes ignored their layers would load as random weights."""
+    from transformers import AutoConfig
+
+    pruned = getattr(AutoConfig.from_pretrained(location), "pruned_heads", None)
+    if pruned:
+        count = sum(len(heads) for heads in pruned.values())
+        raise ValueError(
+            f"model {name!r} has {count} pruned attention heads (config.pruned_heads); transformers 5 cannot load "
+            "pruned checkpoints (prune_heads was removed), so its attention layers would train from random "
+            "values. Use the unpruned model it came from (e.g. bert-base-uncased)")
 
 
 def load_classifier(name: str, data_source: str | Path | None = None, seed: int = SEED):
@@ -257,6 +303,14 @@ def load_classifier(name: str, data_source: str | Path | None = None, seed: int 
     is replaced) and initialised from ``seed``, so that the same run parameters give the same model;
     the encoder keeps its pretrained weights. Weights load in float32 whatever the checkpoint's dtype
     (transformers 5 keeps a bf16 or fp16 checkpoint's dtype): mixed precision needs float32 master weights.
+
+    Raises
+    ------
+    OSError
+        The model cannot be found (a wrong Hub id, no Hub, a folder that is not a model).
+    ValueError
+        An encoder weight did not load (it would silently train from random values), or the checkpoint
+        has pruned attention heads.
     """
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
@@ -264,21 +318,66 @@ def load_classifier(name: str, data_source: str | Path | None = None, seed: int 
     location = resolve_model(name, data_source)
     set_seed(seed)  # the head is drawn from the global generators, before the Trainer seeds them
     try:
+        _check_not_pruned(name, location)
         tokenizer = AutoTokenizer.from_pretrained(location)
-        model = AutoModelForSequenceClassification.from_pretrained(
+        model, info = AutoModelForSequenceClassification.from_pretrained(
             location,
             num_labels=len(LABEL_NAMES),
             id2label=dict(enumerate(LABEL_NAMES)),
             label2id={label: i for i, label in enumerate(LABEL_NAMES)},
-            ignore_mismatched_sizes=True,
+            ignore_mismatched_sizes=True,  # a checkpoint's 2- or 3-class head is replaced
             dtype=torch.float32,
+            output_loading_info=True,
         )
     except OSError as error:
         raise OSError(
             f"could not load model {name!r}: check the Hub id (huggingface.co/{name}) or the local folder; "
             f"without the Hub, use a local folder or a named model ({', '.join(NAMED_MODELS)}). Cause: {error}"
         ) from error
+    _check_loaded(name, model, info)
     if tokenizer.pad_token is None:  # GPT-style tokenizers have none; dynamic padding needs one
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
         model.config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
+
+
+#: LoRA's target modules (the attention projections' names) per ``config.model_type``, for every architecture
+#: of the model lists: peft 0.20 has defaults only for some of them. XLNet keeps its attention projections as
+#: bare parameters, not ``Linear`` layers, so its adapters sit on the feed-forward layers.
+LORA_TARGET_MODULES: dict[str, list[str]] = {
+    "bert": ["query", "value"],
+    "roberta": ["query", "value"],
+    "electra": ["query", "value"],
+    "albert": ["query", "value"],
+    "mobilebert": ["query", "value"],
+    "distilbert": ["q_lin", "v_lin"],
+    "deberta": ["in_proj"],
+    "deberta-v2": ["query_proj", "value_proj"],
+    "mpnet": ["q", "v"],
+    "modernbert": ["Wqkv"],
+    "xlnet": ["layer_1", "layer_2"],
+}
+
+
+def add_lora(model, rank: int = 8):
+    """Wrap a sequence classifier with LoRA adapters (``peft``); the head and any pooler train in full.
+
+    The head (:func:`head_modules`) and poolers are new or task-specific, so they are saved and trained
+    whole rather than adapted; a pooler left frozen at its fresh initialisation would cap the model.
+
+    Raises
+    ------
+    ValueError
+        The model's architecture has no known LoRA target modules; the message lists the supported ones.
+    """
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    model_type = model.config.model_type
+    if model_type not in LORA_TARGET_MODULES:
+        raise ValueError(f"use_lora=True: no LoRA target modules are known for {model_type!r} models; "
+                         f"supported: {', '.join(sorted(LORA_TARGET_MODULES))}. Train it with use_lora=False")
+    poolers = sorted({name.rsplit(".", 1)[-1] for name, _ in model.named_modules() if name.endswith("pooler")})
+    config = LoraConfig(task_type=TaskType.SEQ_CLS, r=rank, lora_alpha=2 * rank, lora_dropout=0.1,
+                        target_modules=LORA_TARGET_MODULES[model_type],
+                        modules_to_save=sorted(set(head_modules(model)) | set(poolers)))
+    return get_peft_model(model, config)

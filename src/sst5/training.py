@@ -46,6 +46,7 @@ from .data import (
 )
 from .eda import to_frame
 from .metrics import classification_metrics, compute_metrics
+from .models import add_lora
 from .predict import predict_proba
 from .provenance import run_provenance
 from .runs import (
@@ -197,6 +198,21 @@ class ScheduledTrainer(Trainer):
         self.sampler: ScheduledSampler | None = None
         super().__init__(*args, **kwargs)
 
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        """One step of the stock loop, failing at once on a non-finite loss.
+
+        The Trainer's logs replace NaN/inf losses by a running mean and fp16's loss scaler skips
+        overflowing steps, so a diverged run (MobileBERT in fp16, a large model at too high a learning
+        rate) would otherwise end "trained" with a model that predicts one class.
+        """
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        if not bool(loss.isfinite().all()):
+            raise FloatingPointError(
+                f"training loss is {loss.item()} at step {self.state.global_step + 1} (epoch "
+                f"{(self.state.epoch or 0) + 1:.0f}); the run diverged. Try mixed_precision=False (fp16 overflows "
+                "for some models, e.g. MobileBERT), a lower learning_rate, or a smaller batch_size")
+        return loss
+
     def _get_train_sampler(self, train_dataset=None):
         # The dataset handed in has lost its non-model columns ("length"); read the full one.
         dataset = self.train_dataset
@@ -229,13 +245,11 @@ class EpochTimer(TrainerCallback):
 def build_trainer(config: RunConfig, model, tokenizer, tokenized: DatasetDict) -> ScheduledTrainer:
     """The run's :class:`ScheduledTrainer`: dynamic padding, evaluation on validation sentences each epoch.
 
-    With ``config.use_lora`` the model is wrapped with LoRA adapters (``peft``) first; with
+    With ``config.use_lora`` the model is wrapped with LoRA adapters first (:func:`sst5.models.add_lora`); with
     ``config.early_stopping_patience`` training stops after that many epochs without improvement.
     """
     if config.use_lora:
-        from peft import LoraConfig, TaskType, get_peft_model
-
-        model = get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_CLS, r=8, lora_alpha=16, lora_dropout=0.1))
+        model = add_lora(model)
     callbacks: list[TrainerCallback] = [EpochTimer()]
     if config.early_stopping_patience is not None:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
