@@ -6,8 +6,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_VERSION ?= 2.13.0
 STAMP := $(VENV)/.installed-stamp
+# The tests' local Hugging Face Hub (olah) lives in a venv of its own: its web stack stays out of the course's.
+OLAH_VENV ?= .venv-olah
+OLAH_VERSION ?= 0.5.4
 # Tests and nbval run the notebooks under the smallest profile, offline.
-TEST_ENV := SST5_PROFILE=smoke HF_HUB_OFFLINE=1 CLEARML_OFFLINE_MODE=1 MPLBACKEND=Agg
+TEST_ENV := SST5_PROFILE=smoke HF_HUB_OFFLINE=1 CLEARML_OFFLINE_MODE=1 MPLBACKEND=Agg \
+	SST5_OLAH=$(abspath $(OLAH_VENV))/bin/olah-cli
 
 .PHONY: install course test lint format notebooks clean
 
@@ -19,6 +23,8 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: a bare `torch` requirement would pull a multi-GB CUDA build
 	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION)
 	$(BIN)/python -m pip install -q -e ".[dev,lora,mpnet]"
+	test -x $(OLAH_VENV)/bin/olah-cli || ($(PYTHON) -m venv $(OLAH_VENV) && \
+		$(OLAH_VENV)/bin/python -m pip install -q olah==$(OLAH_VERSION))
 	touch $@
 
 ## Run the whole course headless (papermill) on the default profile; figures refresh img/.
