@@ -17,31 +17,12 @@ from sst5.config import resolve_config
 from sst5.models import LORA_TARGET_MODULES, add_lora, head_modules, load_classifier, read_model_list
 from sst5.training import build_trainer, prepare_splits, tokenize_splits
 
-# Tiny configurations of the eleven families of gpu.txt (hidden 32, 2 layers, 2 heads, vocab 128).
-TINY = {
-    "bert": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64),
-    "roberta": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64),
-    "electra": dict(embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                    intermediate_size=64),
-    "albert": dict(embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                   intermediate_size=64),
-    "mobilebert": dict(hidden_size=32, embedding_size=16, true_hidden_size=16, intra_bottleneck_size=16,
-                       num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
-                       num_feedforward_networks=1),
-    "distilbert": dict(dim=32, n_layers=2, n_heads=2, hidden_dim=64),
-    "deberta": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                    pooler_hidden_size=32),
-    "deberta-v2": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                       pooler_hidden_size=32),
-    "mpnet": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64),
-    "modernbert": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                       global_attn_every_n_layers=2, pad_token_id=0),
-    "xlnet": dict(d_model=32, n_layer=2, n_head=2, d_inner=64),
-}
+from .local_hub import TINY
 
 
 def _tiny_classifier(model_type):
-    config = AutoConfig.for_model(model_type, vocab_size=128, num_labels=5, **TINY[model_type])
+    # pad id inside the vocabulary (ModernBERT defaults to 50283)
+    config = AutoConfig.for_model(model_type, vocab_size=128, num_labels=5, pad_token_id=0, **TINY[model_type])
     torch.manual_seed(0)
     return AutoModelForSequenceClassification.from_config(config)
 
