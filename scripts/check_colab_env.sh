@@ -7,8 +7,9 @@
 # 2. Install the course exactly as the notebooks' set-up cell and colab/run_models.ipynb do
 #    (pip install "sst5-course[lora] @ <this checkout>"), and fail if that upgraded or downgraded any
 #    package that was there before.
-# 3. From a folder outside the checkout, run the smoke batch (one good model, one broken) and the five
-#    notebooks (smoke profile) with that environment.
+# 3. From a folder outside the checkout, run the smoke batch (one good model, one broken), then the five
+#    notebooks (smoke profile) as Colab runs them: each in its own fresh folder and process, sharing only the
+#    course folder ($SST5_COURSE_DIR), and 04 and 05 alone with nothing before them.
 # Usage: SST5_DATA=... scripts/check_colab_env.sh [ENV_DIR]   (default /tmp/sst5-colab-env; needs PyPI, ~7 GB)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,9 +66,27 @@ set -e
 [ "$code" -eq 1 ] || fail "the smoke batch exited $code, expected 1 (one broken model)"
 ls runs/tiny-bert--*/04_error_analysis.ipynb runs/leaderboard.csv >/dev/null || fail "the smoke batch's results"
 echo "smoke batch: good run complete, broken one reported, exit 1"
+# Each notebook as Colab opens it from its badge: its own fresh folder and kernel, only the course folder
+# shared (Google Drive on Colab); first in course order, then 04 and 05 alone, with nothing before them.
+run_alone() {  # run_alone NOTEBOOK COURSE_DIR [papermill -p ...]
+  local notebook=$1 course=$2 folder
+  shift 2
+  folder=$(mktemp -d "$work/$notebook.XXXX")
+  SST5_COURSE_DIR=$course "$env/bin/papermill" --no-progress-bar \
+    "$("$env/bin/python" -c "import sst5.course as c; print(c.notebook_path('$notebook.ipynb'))")" \
+    "$folder/$notebook.ipynb" -k python3 --cwd "$folder" "$@" >/dev/null 2>"$folder.log" \
+    || { tail -20 "$folder.log"; fail "notebook $notebook (course folder $course)"; }
+}
 for notebook in 01_eda 02_splitting 03_fine_tuning 04_error_analysis 05_compare_models; do
-  "$env/bin/papermill" --no-progress-bar "$("$env/bin/python" -c "import sst5.course as c; print(c.notebook_path('$notebook.ipynb'))")" \
-    "$work/$notebook.ipynb" -k python3 --cwd "$work/elsewhere" >/dev/null 2>"$work/$notebook.log" || { tail -20 "$work/$notebook.log"; fail "notebook $notebook"; }
-  echo "notebook $notebook: ran"
+  extra=()
+  [ "$notebook" = 03_fine_tuning ] && extra=(-p split custom)
+  run_alone "$notebook" "$work/course" "${extra[@]}"
+  echo "notebook $notebook: ran in its own folder and process (course folder shared)"
+done
+[ -f "$work/course/smoke/metrics.json" ] && grep -q '"status": "complete"' "$work/course/smoke/metrics.json" \
+  || fail "notebook 04 did not complete notebook 03's run in the course folder"
+for notebook in 04_error_analysis 05_compare_models; do
+  run_alone "$notebook" "$work/alone-$notebook"
+  echo "notebook $notebook: ran alone on a fresh runtime (the reference runs)"
 done
 echo "check_colab_env: passed on $(date +%F)"

@@ -1,9 +1,21 @@
+import os
+import sys
+import types
 import typing
+from pathlib import Path
 
 import pytest
 
 from sst5.batch import plan_runs
-from sst5.config import PROFILES, RUN_PARAMETERS, RunConfig, resolve_config
+from sst5.config import (
+    COLAB_COURSE_DIR,
+    COURSE_DIR_ENV,
+    PROFILES,
+    RUN_PARAMETERS,
+    RunConfig,
+    course_dir,
+    resolve_config,
+)
 from sst5.models import read_model_list
 
 
@@ -81,3 +93,25 @@ def test_empty_model_list_is_a_clear_error(tmp_path):
         read_model_list(empty)
     with pytest.raises(FileNotFoundError, match="neither a shipped list"):
         read_model_list(tmp_path / "missing.txt")
+
+
+def test_every_notebook_uses_one_course_folder(tmp_path, monkeypatch):
+    """Runs and the custom split live in the course folder: ./runs here, $SST5_COURSE_DIR when set, and on
+    Colab Google Drive (mounted on first use), which outlives a runtime and is shared by every notebook."""
+    monkeypatch.delenv(COURSE_DIR_ENV, raising=False)
+    assert course_dir() == Path("runs")
+    cfg = resolve_config("smoke")
+    assert (cfg.output_dir, cfg.split_file) == (str(Path("runs/smoke")), str(Path("runs/split.json")))
+    assert resolve_config("smoke", output_dir="elsewhere/run").output_dir == "elsewhere/run"  # as given
+    monkeypatch.setenv(COURSE_DIR_ENV, str(tmp_path / "course"))
+    assert resolve_config("cpu").output_dir == str(tmp_path / "course" / "cpu")
+    monkeypatch.delenv(COURSE_DIR_ENV)
+
+    mounted = []
+    drive = types.SimpleNamespace(mount=mounted.append)
+    colab = types.ModuleType("google.colab")
+    colab.drive = drive
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setattr(os.path, "ismount", lambda path: path in mounted)
+    assert course_dir() == Path(COLAB_COURSE_DIR) and mounted == ["/content/drive"]
+    assert resolve_config("gpu").output_dir == f"{COLAB_COURSE_DIR}/gpu" and mounted == ["/content/drive"]  # once

@@ -2,9 +2,21 @@
 
 import numpy as np
 import pytest
+from scipy.stats import ttest_ind
 
 from sst5.metrics import classification_metrics
-from sst5.stats import Comparison, compare_runs, describe_comparison, mcnemar_exact, paired_bootstrap, precision_floor
+from sst5.stats import (
+    SEED_BOOTSTRAP,
+    Comparison,
+    compare_runs,
+    describe_comparison,
+    mcnemar_exact,
+    paired_bootstrap,
+    precision_floor,
+    seed_bootstrap,
+    seeds_needed,
+    welch_seeds,
+)
 
 RNG = np.random.default_rng(0)
 Y = RNG.integers(0, 5, 400)
@@ -47,10 +59,43 @@ def test_groups_of_seeds_compare_their_mean():
     seeds_a = np.stack([np.where(RNG.random(400) < share, Y, (Y + 2) % 5) for share in (0.7, 0.8)])
     seeds_b = np.stack([np.where(RNG.random(400) < share, Y, (Y + 2) % 5) for share in (0.5, 0.6, 0.4)])
     result = compare_runs(Y, seeds_a, seeds_b)
-    expected = np.mean([np.mean(s == Y) for s in seeds_a]) - np.mean([np.mean(s == Y) for s in seeds_b])
-    assert result.difference == pytest.approx(expected) and result.low > 0 and result.p_value is None
+    per_seed = [[np.mean(s == Y) for s in seeds] for seeds in (seeds_a, seeds_b)]
+    assert result.difference == pytest.approx(np.mean(per_seed[0]) - np.mean(per_seed[1]))
+    assert result.method == SEED_BOOTSTRAP and result.low > 0
+    assert result.p_value == pytest.approx(ttest_ind(*per_seed, equal_var=False).pvalue)
     with pytest.raises(ValueError, match="same test rows"):
         paired_bootstrap(Y, seeds_a, seeds_b[:, :300])
+
+
+def _seeds(accuracies, rows=2000, seed=0):
+    """One run per accuracy on the same ``rows`` labels, right where a row's shared difficulty is below it (as
+    seeds of one model agree on most rows), else one class off."""
+    rng = np.random.default_rng(seed)
+    labels, difficulty = rng.integers(0, 5, rows), rng.random(rows)
+    return labels, np.stack([np.where(difficulty < a, labels, (labels + 1) % 5) for a in accuracies])
+
+
+def test_seed_variance_widens_the_interval_and_keeps_a_seed_lottery_from_looking_real():
+    # Two groups of three seeds whose means differ by 2 points, but whose seeds spread by 5: what another three
+    # seeds would not reproduce. Resampling sentences alone calls it significant; with the seeds it is not.
+    labels, runs = _seeds([0.45, 0.50, 0.55, 0.47, 0.52, 0.57])
+    a, b = runs[3:], runs[:3]
+    sentences_only = paired_bootstrap(labels, a, b, n_resamples=2000)
+    with_seeds = seed_bootstrap(labels, a, b, n_resamples=2000)
+    assert sentences_only.difference == pytest.approx(with_seeds.difference)
+    assert sentences_only.low > 0 and not with_seeds.low > 0
+    assert with_seeds.high - with_seeds.low > 2 * (sentences_only.high - sentences_only.low)
+    assert describe_comparison(with_seeds, "a", "b").endswith(": not significant at 5 %")
+    # a real 10-point gap between tight groups is found by both
+    labels, runs = _seeds([0.50, 0.51, 0.49, 0.60, 0.61, 0.59], seed=1)
+    assert seed_bootstrap(labels, runs[3:], runs[:3], n_resamples=2000).low > 0.05
+
+
+def test_seeds_needed_follows_the_normal_approximation():
+    # sd 0.01 in both groups, difference 0.01: 2 * (1.96 + 0.84)^2 = 15.7 -> 16 seeds a group
+    assert seeds_needed([0.50, 0.51, 0.52], [0.49, 0.50, 0.51]) == 16
+    assert seeds_needed([0.5, 0.6, 0.7], [0.5, 0.6, 0.7]) is None  # no difference to detect
+    assert seeds_needed([0.5], [0.4, 0.5]) is None and welch_seeds([0.5], [0.4, 0.5]) is None
 
 
 def test_the_comparison_in_words():

@@ -1,3 +1,4 @@
+import dataclasses
 import os
 import subprocess
 import sys
@@ -8,13 +9,16 @@ import pandas as pd
 import pytest
 
 from sst5.batch import plan_runs
+from sst5.metrics import classification_metrics
 from sst5.study import (
     SCHEDULES,
     STUDY_PARAMETERS,
     load_study,
     schedule_confusions,
     schedule_statistics,
+    study_answer,
     study_entries,
+    study_report,
     study_summary,
 )
 
@@ -39,7 +43,9 @@ def _constructed_study():
     for schedule, predicted in (("good", labels), ("half", half)):
         for seed in (1, 2):
             key = f"{schedule}-seed{seed}"
-            runs.append({"run": key, "schedule": schedule, "seed": seed, "split": "test", "level": "sentence"})
+            scores = classification_metrics(labels, predicted)
+            runs.append({"run": key, "schedule": schedule, "seed": seed, "split": "test", "level": "sentence",
+                         **{metric: scores[metric] for metric in ("accuracy", "macro_f1", "neighbour_rate")}})
             predictions[key] = pd.DataFrame({"label": labels, "predicted": predicted})
     return pd.DataFrame(runs), predictions
 
@@ -52,7 +58,8 @@ def test_schedule_statistics_on_a_known_difference():
     assert accuracy["difference"] == pytest.approx(0.5)
     assert 0.4 < accuracy["low"] < 0.5 < accuracy["high"] < 0.6
     assert accuracy["statement"].startswith("accuracy: good − half = +50.0 points")
-    assert accuracy["statement"].endswith(": significant at 5 %")
+    assert accuracy["statement"].endswith(": significant at 5 %") and accuracy["significant"]
+    assert accuracy["method"] == "two-level bootstrap over seeds and sentences" and accuracy["p_value"] == 0
     assert np.isnan(statistics.loc["neighbour_rate", "difference"])  # "good" makes no error at all
 
 
@@ -111,3 +118,22 @@ def test_the_committed_study_loads_from_the_package():
     assert test.groupby("schedule")["seed"].nunique().reindex(list(SCHEDULES)).min() >= 3
     assert all(len(table) == 2210 for table in study.predictions.values())
     assert len(study.statistics) == 3 * 3
+
+
+def test_the_answer_in_words_is_written_from_the_results():
+    """Notebook 03 and the README state the study's answer from statistics.csv, never typed by hand."""
+    study = load_study()
+    answer = study_answer(study)
+    significant = study.statistics[study.statistics["significant"]]
+    if significant.empty:
+        assert "no difference between the schedules is established" in answer
+        largest = study.statistics.loc[study.statistics["difference"].abs().idxmax()]
+        assert f"about {int(largest['seeds_needed'])} seeds a schedule" in answer
+    else:
+        assert all(statement in answer for statement in significant["statement"])
+    assert answer in study_report(study)
+    flipped = study.statistics.assign(significant=True)
+    assert "established:" in study_answer(dataclasses.replace(study, statistics=flipped))
+    check = subprocess.run([sys.executable, str(ROOT / "scripts" / "update_readme.py"), "--check"],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr

@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from sst5.config import LABEL_NAMES, resolve_config
 from sst5.models import load_classifier
 from sst5.predict import load_run_model, main, predict_texts
-from sst5.training import build_trainer, prepare_splits, tokenize_splits
+from sst5.training import build_trainer, prepare_splits, tokenize_splits, training_arguments, warmup_steps
 
 from .conftest import ROOT
 
@@ -97,6 +97,18 @@ def test_notebook_03_writes_metrics_and_predictions(smoke_run):
         float((test_roots["label"] == test_roots["predicted"]).mean()))
     recorded = json.loads((smoke_run / "run" / "03_fine_tuning.json").read_text())
     assert recorded["test_sentence_accuracy"] == metrics["test"]["sentence"]["accuracy"]
+
+
+@pytest.mark.slow
+def test_notebook_03_writes_out_the_recipe_that_build_trainer_builds(smoke_run):
+    """The lesson's TrainingArguments(...) cell and sst5.training.training_arguments (benchmarks and tests) agree."""
+    used = json.loads((smoke_run / "run" / "training_args.json").read_text())
+    cfg = resolve_config("smoke", schedule="stratified:1,random:1", epochs=2, max_sentences=200,
+                         output_dir=str(smoke_run / "run"), progress=False)
+    expected = json.loads(training_arguments(cfg, n_train=200).to_json_string())
+    differing = {key for key in expected.keys() | used.keys() if expected.get(key) != used.get(key)}
+    assert differing <= {"logging_dir"}, {key: (used.get(key), expected.get(key)) for key in differing}
+    assert used["learning_rate"] == cfg.learning_rate and used["warmup_steps"] == warmup_steps(cfg, 200) > 0
 
 
 @pytest.mark.slow

@@ -7,6 +7,10 @@ A *profile* says where the course runs and picks sensible defaults for it:
 - ``gpu``: Colab or a workstation. Hub models, all the data, mixed precision.
 
 ``SST5_PROFILE`` selects one; without it the course picks ``gpu`` when CUDA is present, else ``cpu``.
+
+Every notebook writes to and reads from one *course folder* (:func:`course_dir`): on Colab a folder on
+Google Drive, since Colab gives each notebook its own runtime and only Drive outlives it and is shared;
+elsewhere ``./runs``. A profile's run folder and the custom split's file are named inside it.
 A notebook's ``parameters`` cell holds ``None`` for "the profile's default"; :func:`resolve_config`
 fills those in, checks every value's type and range, and returns a frozen :class:`RunConfig`, whose
 fields are the one declaration of the run parameters (notebook 03's ``parameters`` cell is generated
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import types
 import typing
 from dataclasses import dataclass, field
@@ -44,6 +49,9 @@ __all__ = [
     "resolve_config",
     "model_list_path",
     "cache_dir",
+    "COURSE_DIR_ENV",
+    "COLAB_COURSE_DIR",
+    "course_dir",
 ]
 
 #: Class names for labels 0..4, used by every table and figure.
@@ -124,7 +132,8 @@ class RunConfig:
         allowed=("sentences", "phrases", "distinct_phrases"))
     split: str = _param("official", "the official SST split or a custom one (split_file, saved by notebook 02)",
                         allowed=("official", "custom"))
-    split_file: str = _param("runs/split.json", "the custom split's file (notebook 02 writes it)")
+    split_file: str = _param("split.json", "the custom split's file (notebook 02 writes it); relative: in the "
+                             "course folder")
     seed: int = _param(SEED, "seed of sampling, model initialisation and subsets", allowed=Range(0, 2**32 - 1))
     max_sentences: int | None = _param(None, "keep a seeded subset of this many whole trees per split (unset: all)",
                                        allowed=Range(1, None))
@@ -142,7 +151,8 @@ class RunConfig:
     use_lora: bool = _param(False, "train LoRA adapters (peft) instead of all weights")
     mixed_precision: bool = _param(True, "bf16/fp16 autocast on a GPU (ignored on CPU)")
     keep_checkpoints: bool = _param(False, "keep the Trainer's checkpoints after the run (they are large)")
-    output_dir: str = _param("runs/latest", "the run's folder: metrics.json, predictions.parquet, model/")
+    output_dir: str = _param("latest", "the run's folder: metrics.json, predictions.parquet, model/; relative: "
+                             "in the course folder")
     tracker: str = _param("clearml", "experiment tracker (ClearML runs offline without a server)",
                           allowed=TRACKERS)
     progress: bool = _param(True, "tqdm progress bars (batch runs switch them off)")
@@ -165,7 +175,7 @@ PROFILES: dict[str, dict] = {
         batch_size=32,
         max_length=64,
         max_sentences=300,
-        output_dir="runs/smoke",
+        output_dir="smoke",
         models="smoke",
         tfidf_max_phrases=20_000,
     ),
@@ -176,7 +186,7 @@ PROFILES: dict[str, dict] = {
         learning_rate=1e-4,
         batch_size=32,
         max_length=96,
-        output_dir="runs/cpu",
+        output_dir="cpu",
         models="cpu",
     ),
     # Trains on each distinct phrase once, as the published figures do (Munikar et al. 2019 train on phrases;
@@ -190,12 +200,18 @@ PROFILES: dict[str, dict] = {
         train_on="distinct_phrases",
         batch_size=32,
         max_length=128,
-        output_dir="runs/gpu",
+        output_dir="gpu",
         models="gpu",
     ),
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(RunConfig) if f.name != "profile"}
+#: Parameters whose default (the profile's) is a name inside the course folder; a value given is used as given.
+_COURSE_PATHS = ("output_dir", "split_file")
+COURSE_DIR_ENV = "SST5_COURSE_DIR"
+#: The course folder on Colab: on Google Drive, mounted at /content/drive on first use.
+COLAB_COURSE_DIR = "/content/drive/MyDrive/sst5-course"
+_DRIVE_MOUNT = "/content/drive"
 #: The parameters notebook 03 takes (its ``parameters`` cell is generated from them), in declaration order.
 RUN_PARAMETERS: tuple[str, ...] = tuple(name for name, f in _FIELDS.items() if f.metadata["run"])
 
@@ -292,6 +308,9 @@ def resolve_config(profile: str | None = None, **params: object) -> RunConfig:
     if unknown:
         raise ValueError(f"unknown parameter(s) {unknown}; valid parameters: {', '.join(_FIELDS)}")
     values = dict(PROFILES[name])
+    for key in _COURSE_PATHS:
+        if params.get(key) is None:
+            values[key] = str(course_dir() / values.get(key, _FIELDS[key].default))
     values.update({k: _check_type(k, v) for k, v in params.items() if v is not None})
     for key, value in values.items():
         _check_allowed(key, value)
@@ -316,3 +335,19 @@ def model_list_path(name_or_path: str) -> Path:
 def cache_dir() -> Path:
     """The course's user cache folder: ``$XDG_CACHE_HOME/sst5``, else ``~/.cache/sst5``."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sst5"
+
+
+def course_dir() -> Path:
+    """The course folder, where every notebook writes and reads: ``$SST5_COURSE_DIR``; else, on Colab, Google
+    Drive's ``MyDrive/sst5-course`` (Drive is mounted on first use: runs, checkpoints and the split then
+    survive the runtime and are shared by the notebooks, each in its own runtime); else ``./runs``."""
+    chosen = os.environ.get(COURSE_DIR_ENV)
+    if chosen:
+        return Path(chosen).expanduser()
+    if "google.colab" not in sys.modules:
+        return Path("runs")
+    if not os.path.ismount(_DRIVE_MOUNT):
+        from google.colab import drive  # Colab only; asks the user to allow access once
+
+        drive.mount(_DRIVE_MOUNT)
+    return Path(COLAB_COURSE_DIR)

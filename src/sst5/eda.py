@@ -51,11 +51,15 @@ def label_shares_by_length(frame: pd.DataFrame, max_length: int = 30) -> pd.Data
 
 
 def class_word_weights(frame: pd.DataFrame, top: int = 150, min_count: int = 5) -> dict[int, dict[str, float]]:
-    """Words that tell each class apart, weighted for a word cloud.
+    """Words that tell each class of sentence apart, weighted for a word cloud.
 
-    A word's weight in class ``c`` is its count in phrases of class ``c`` times its lift
-    ``P(word | c) / P(word)``, kept only where the lift exceeds 1: frequent *and* characteristic words
-    come out large, words spread evenly over classes (and stop words, film-review filler) not at all.
+    Words are counted in the sentences (tree roots) of ``frame`` only: a word of a nested phrase would
+    otherwise count again in every phrase above it, each with that phrase's label, and short phrases are
+    mostly neutral (so "n't" would mark *neutral*). A word's weight in class ``c`` is its count in
+    sentences of class ``c`` times the logarithm of its lift ``P(word | c) / P(word)``, kept only where the
+    lift exceeds 1: frequent *and* characteristic words come out large, words spread evenly over classes
+    (and stop words, film-review filler) not at all; the logarithm keeps rare words of high lift from
+    outweighing common ones.
 
     Returns
     -------
@@ -66,9 +70,10 @@ def class_word_weights(frame: pd.DataFrame, top: int = 150, min_count: int = 5) 
         stop_words=sorted(ENGLISH_STOP_WORDS | _FILLER_WORDS), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b",
         min_df=min_count,
     )
-    counts = vectorizer.fit_transform(frame["text"])
+    sentences = frame[frame["is_root"]]
+    counts = vectorizer.fit_transform(sentences["text"])
     vocabulary = vectorizer.get_feature_names_out()
-    labels = frame["label"].to_numpy()
+    labels = sentences["label"].to_numpy()
     per_class = np.vstack([np.asarray(counts[labels == c].sum(axis=0)).ravel() for c in range(len(LABEL_NAMES))])
     overall = per_class.sum(axis=0) / per_class.sum()
     weights = {}

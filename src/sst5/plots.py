@@ -12,6 +12,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn
 from matplotlib.figure import Figure
 
 from .config import LABEL_NAMES
@@ -101,7 +102,7 @@ def plot_word_clouds(weights: Mapping[int, Mapping[str, float]], seed: int = 0) 
         fig, ax = plt.subplots(figsize=(8, 3.6))
         ax.imshow(cloud.to_array(), interpolation="bilinear")
         ax.set_axis_off()
-        ax.set_title(f"Words that mark the class '{LABEL_NAMES[label]}' (size: count x lift)")
+        ax.set_title(f"Words that mark the class '{LABEL_NAMES[label]}' (size: count × log lift)")
         fig.tight_layout()
         figures[f"sentiment_{label}.png"] = fig
     return figures
@@ -175,19 +176,15 @@ def plot_confusion_matrix(matrix, normalize: str | None = None, title: str | Non
         raise ValueError(f"normalize={normalize!r}; choose None, 'true' or 'pred'")
     fig = ax.figure if ax is not None else plt.figure(figsize=(6, 5))
     ax = ax if ax is not None else fig.add_subplot()
-    image = ax.imshow(matrix, cmap="Blues")
-    fmt = "{:.0f}" if normalize is None else "{:.2f}"
-    for (i, j), value in np.ndenumerate(matrix):
-        ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize=8,
-                color="white" if value > matrix.max() * 0.6 else "black")
-    ax.set_xticks(range(len(LABEL_NAMES)), _SHORT_NAMES)
-    ax.set_yticks(range(len(LABEL_NAMES)), _SHORT_NAMES)
+    seaborn.heatmap(matrix, annot=True, fmt=".0f" if normalize is None else ".2f", cmap="Blues", square=True,
+                    xticklabels=_SHORT_NAMES, yticklabels=_SHORT_NAMES, annot_kws={"fontsize": 8},
+                    cbar_kws={"shrink": 0.8}, ax=ax)
+    ax.tick_params(axis="y", rotation=0)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     default = {None: "Confusion matrix (counts)", "true": "Row-normalised: recall per true class",
                "pred": "Column-normalised: precision per predicted class"}[normalize]
     ax.set_title(title or default)
-    fig.colorbar(image, ax=ax, shrink=0.8)
     return fig
 
 

@@ -18,6 +18,7 @@ failed     the batch runner recorded a failure (``failure.json``) and nothing fi
 from __future__ import annotations
 
 import enum
+import importlib.resources
 import json
 import math
 import os
@@ -44,6 +45,11 @@ __all__ = [
     "record_results",
     "mark_complete",
     "remove_checkpoints",
+    "REFERENCE_RUNS",
+    "reference_runs_dir",
+    "is_finished",
+    "run_or_reference",
+    "runs_or_reference",
 ]
 
 METRICS_FILE = "metrics.json"
@@ -194,3 +200,50 @@ def remove_checkpoints(run_dir: str | Path) -> int:
     freed = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     shutil.rmtree(folder)
     return freed
+
+
+#: The course's reference runs, shipped with the package (``sst5.results``, from ``benchmarks/results/``): real
+#: runs' ``metrics.json`` and test predictions, no weights. Notebooks 04 and 05 read them until there is a run
+#: of the user's own, so that each notebook runs on its own, opened from its badge.
+REFERENCE_RUNS = "quality_phrases"
+
+
+def reference_runs_dir() -> Path:
+    """The folder of the shipped reference runs (one run folder each)."""
+    return Path(str(importlib.resources.files("sst5.results") / REFERENCE_RUNS))
+
+
+def is_finished(run_dir: str | Path) -> bool:
+    """Whether ``run_dir`` holds a trained or complete run (one that notebooks 04 and 05 can read)."""
+    return run_status(run_dir) in (RunStatus.TRAINED, RunStatus.COMPLETE)
+
+
+def run_or_reference(run_dir: str | Path | None, default: str | Path) -> tuple[Path, bool]:
+    """The run notebook 04 analyses, and whether it is the reference: ``run_dir`` when given, else ``default``
+    (the profile's run folder) when it holds a finished run, else the first shipped reference run.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``run_dir`` was given and holds no finished run.
+    """
+    if run_dir is not None:
+        if not is_finished(run_dir):
+            raise FileNotFoundError(f"run_dir={str(run_dir)!r} holds no finished run ({run_status(run_dir)}): "
+                                    "point it at a folder notebook 03 completed, or leave it unset")
+        return Path(run_dir), False
+    if is_finished(default):
+        return Path(default), False
+    return next(p for p in sorted(reference_runs_dir().iterdir()) if is_finished(p)), True
+
+
+def runs_or_reference(runs_dir: str | Path | None, default: str | Path) -> tuple[Path, bool]:
+    """The folder of runs notebook 05 compares, and whether it is the reference: ``runs_dir`` when given (as it
+    is: failed runs are shown), else ``default`` (the course folder) when a run in it is finished, else the
+    shipped reference runs."""
+    if runs_dir is not None:
+        return Path(runs_dir), False
+    default = Path(default)
+    if default.is_dir() and any(is_finished(p) for p in default.iterdir() if p.is_dir()):
+        return default, False
+    return reference_runs_dir(), True

@@ -1,9 +1,13 @@
 """Is a difference between two runs, or two groups of seeds, real? Paired statistics on the same test rows.
 
 - :func:`paired_bootstrap`: a confidence interval for the difference in accuracy, macro-F1 or neighbour
-  rate, resampling the test rows (``scipy.stats.bootstrap`` with ``paired=True``); each side may be one
-  run or several seeds (their mean);
+  rate between two runs, resampling the test rows (``scipy.stats.bootstrap`` with ``paired=True``);
+- :func:`seed_bootstrap`: the same for two groups of seeds, resampling the seeds of each group *and* the
+  test rows (a two-level bootstrap), so that seed-to-seed variance is in the interval; with Welch's t-test
+  on the seeds' scores beside it (:func:`welch_seeds`);
 - :func:`mcnemar_exact`: McNemar's exact test for two runs (a binomial test on the discordant rows);
+- :func:`compare_runs`: the right one of these for one run or several seeds a side;
+- :func:`seeds_needed`: how many seeds a side would show a difference of the observed size;
 - :func:`describe_comparison`: the comparison in words, e.g. ``"A − B = +1.2 points [−0.3, +2.6],
   p = 0.11: not significant at 5 %"``;
 - :func:`precision_floor`: the write-up's criterion for its "best" model: at least 50 % precision in
@@ -16,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binomtest, bootstrap
+from scipy.stats import binomtest, bootstrap, norm, ttest_ind
 
 from .config import LABEL_NAMES, SEED
 
@@ -24,6 +28,9 @@ __all__ = [
     "PAIRED_METRICS",
     "Comparison",
     "paired_bootstrap",
+    "seed_bootstrap",
+    "welch_seeds",
+    "seeds_needed",
     "mcnemar_exact",
     "compare_runs",
     "describe_comparison",
@@ -61,9 +68,15 @@ PAIRED_METRICS = {"accuracy": _accuracy, "macro_f1": _macro_f1, "neighbour_rate"
 _DISPLAY_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "neighbour_rate": "neighbour rate"}
 
 
+#: How :func:`compare_runs` computes its interval: one run a side, or several seeds a side.
+SENTENCE_BOOTSTRAP = "paired bootstrap over sentences"
+SEED_BOOTSTRAP = "two-level bootstrap over seeds and sentences"
+
+
 @dataclass(frozen=True)
 class Comparison:
-    """A − B on one metric: the observed difference, its bootstrap interval, and McNemar's p where defined."""
+    """A − B on one metric: the observed difference, its bootstrap interval and ``method``, and a test's
+    p-value where one applies (``p_method``: McNemar's for two runs, Welch's over seeds for groups)."""
 
     metric: str
     difference: float
@@ -71,6 +84,8 @@ class Comparison:
     high: float
     confidence: float
     p_value: float | None = None
+    method: str = SENTENCE_BOOTSTRAP
+    p_method: str | None = None
 
 
 def _as_runs(predictions, n_rows: int, side: str) -> list[np.ndarray]:
@@ -84,6 +99,9 @@ def _as_runs(predictions, n_rows: int, side: str) -> list[np.ndarray]:
 def paired_bootstrap(y_true: Sequence[int], predicted_a, predicted_b, metric: str = "accuracy",
                      n_resamples: int = 10_000, confidence: float = 0.95, seed: int = SEED) -> Comparison:
     """Bootstrap interval of ``metric(A) − metric(B)`` over the same test rows, resampled jointly.
+
+    The seeds, when a side has several, are held fixed: the interval leaves seed-to-seed variance out.
+    Compare groups of seeds with :func:`seed_bootstrap`.
 
     Parameters
     ----------
@@ -119,6 +137,87 @@ def paired_bootstrap(y_true: Sequence[int], predicted_a, predicted_b, metric: st
     return Comparison(metric, observed, float(low), float(high), confidence)
 
 
+def _seed_scores(score, labels: np.ndarray, runs: list[np.ndarray]) -> np.ndarray:
+    """``runs`` (each ``n_rows``) scored on every row resample of ``labels`` (``n_resamples x n_rows``
+    indices already applied): ``n_seeds x n_resamples``."""
+    return np.stack([score(labels, run) for run in runs])
+
+
+def seed_bootstrap(y_true: Sequence[int], seeds_a, seeds_b, metric: str = "accuracy", n_resamples: int = 10_000,
+                   confidence: float = 0.95, seed: int = SEED) -> Comparison:
+    """Two-level bootstrap interval of ``mean metric(A seeds) − mean metric(B seeds)``.
+
+    Each resample draws the test rows with replacement (the same rows for both sides, as the runs are
+    paired on them) and, independently, each side's seeds with replacement; the difference of the drawn
+    seeds' mean scores on the drawn rows is one replicate. The interval therefore holds both the test
+    set's sampling noise and the seed-to-seed variance. With few seeds the latter is estimated roughly
+    (three seeds have ten distinct resamples): read it with :func:`welch_seeds` and :func:`seeds_needed`.
+    Welch's p over the seeds' scores is attached when each side has at least two seeds.
+
+    Parameters
+    ----------
+    seeds_a, seeds_b : array-like of int
+        ``n_seeds x n_rows`` predictions of each group (a single run counts as one seed).
+
+    Raises
+    ------
+    ValueError
+        An unknown metric, or predictions for other rows than ``y_true``.
+    """
+    if metric not in PAIRED_METRICS:
+        raise ValueError(f"metric={metric!r}; choose one of {', '.join(PAIRED_METRICS)}")
+    score = PAIRED_METRICS[metric]
+    y = np.asarray(y_true)
+    runs_a, runs_b = _as_runs(seeds_a, len(y), "A"), _as_runs(seeds_b, len(y), "B")
+    scores_a, scores_b = [score(y, r) for r in runs_a], [score(y, r) for r in runs_b]
+    observed = float(np.mean(scores_a) - np.mean(scores_b))
+    if not np.isfinite(observed):  # e.g. the neighbour rate of a side without errors
+        return Comparison(metric, observed, np.nan, np.nan, confidence, None, SEED_BOOTSTRAP)
+    rng = np.random.default_rng(seed)
+    replicates = []
+    for size in np.diff(np.r_[0:n_resamples:1000, n_resamples]):  # chunks keep memory at ~1000 x n_rows
+        rows = rng.integers(0, len(y), size=(size, len(y)))
+        means = []
+        for runs in (runs_a, runs_b):
+            scores = _seed_scores(score, y[rows], [run[rows] for run in runs])  # n_seeds x size
+            drawn = rng.integers(0, len(runs), size=(size, len(runs)))
+            means.append(np.nanmean(np.take_along_axis(scores.T, drawn, axis=1), axis=1))
+        replicates.append(means[0] - means[1])
+    replicates = np.concatenate(replicates)
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.nanpercentile(replicates, [tail, 100 - tail])
+    p_value = welch_seeds(scores_a, scores_b)
+    return Comparison(metric, observed, float(low), float(high), confidence, p_value, SEED_BOOTSTRAP,
+                      "Welch's t over seeds" if p_value is not None else None)
+
+
+def welch_seeds(scores_a: Sequence[float], scores_b: Sequence[float]) -> float | None:
+    """Two-sided p of Welch's t-test on the seeds' scores of two groups; None with fewer than two seeds a side
+    (or an undefined score)."""
+    if min(len(scores_a), len(scores_b)) < 2 or not np.all(np.isfinite([*scores_a, *scores_b])):
+        return None
+    if np.ptp(scores_a) == 0 and np.ptp(scores_b) == 0:  # no seed variance: t is undefined, the difference exact
+        return 1.0 if np.mean(scores_a) == np.mean(scores_b) else 0.0
+    return float(ttest_ind(scores_a, scores_b, equal_var=False).pvalue)
+
+
+def seeds_needed(scores_a: Sequence[float], scores_b: Sequence[float], alpha: float = 0.05,
+                 power: float = 0.8) -> int | None:
+    """Seeds per group for a two-sided test at ``alpha`` to detect the observed difference with ``power``.
+
+    The normal approximation ``2 (z_{1-alpha/2} + z_power)^2 sd^2 / difference^2``, with the pooled seed
+    standard deviation; None when a side has fewer than two seeds or the observed difference is zero.
+    """
+    if min(len(scores_a), len(scores_b)) < 2 or not np.all(np.isfinite([*scores_a, *scores_b])):
+        return None
+    difference = float(np.mean(scores_a) - np.mean(scores_b))
+    variance = (np.var(scores_a, ddof=1) + np.var(scores_b, ddof=1)) / 2
+    if difference == 0:
+        return None
+    z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
+    return max(2, int(np.ceil(2 * z**2 * variance / difference**2)))
+
+
 def mcnemar_exact(y_true: Sequence[int], predicted_a: Sequence[int], predicted_b: Sequence[int]) -> float:
     """Two-sided p-value of McNemar's exact test: do two runs err on different rows more than by chance?
 
@@ -135,18 +234,23 @@ def mcnemar_exact(y_true: Sequence[int], predicted_a: Sequence[int], predicted_b
 
 def compare_runs(y_true: Sequence[int], predicted_a, predicted_b, metric: str = "accuracy",
                  n_resamples: int = 10_000, seed: int = SEED) -> Comparison:
-    """:func:`paired_bootstrap`, plus McNemar's exact p when each side is one run and the metric is accuracy."""
-    comparison = paired_bootstrap(y_true, predicted_a, predicted_b, metric, n_resamples, seed=seed)
+    """Two runs: :func:`paired_bootstrap`, plus McNemar's exact p for accuracy. Groups of seeds (a side
+    given as ``n_seeds x n_rows``): :func:`seed_bootstrap`, with Welch's p over the seeds."""
     single = np.ndim(predicted_a) == 1 and np.ndim(predicted_b) == 1
-    if metric == "accuracy" and single:
-        comparison = Comparison(**{**comparison.__dict__, "p_value": mcnemar_exact(y_true, predicted_a, predicted_b)})
+    if not single:
+        return seed_bootstrap(y_true, predicted_a, predicted_b, metric, n_resamples, seed=seed)
+    comparison = paired_bootstrap(y_true, predicted_a, predicted_b, metric, n_resamples, seed=seed)
+    if metric == "accuracy":
+        comparison = Comparison(**{**comparison.__dict__, "p_value": mcnemar_exact(y_true, predicted_a, predicted_b),
+                                   "p_method": "McNemar's exact"})
     return comparison
 
 
 def describe_comparison(comparison: Comparison, a: str = "A", b: str = "B", alpha: float = 0.05) -> str:
     """The comparison in one sentence, in points (percent), saying whether it is beyond noise.
 
-    Without a p-value, the difference is called significant when the interval excludes zero.
+    The difference is called significant when its interval excludes zero and, where a p-value is given,
+    that p is below ``alpha`` too: every test shown must agree.
 
     Examples
     --------
@@ -158,11 +262,10 @@ def describe_comparison(comparison: Comparison, a: str = "A", b: str = "B", alph
 
     interval = f"[{points(comparison.low).lstrip('+')}, {points(comparison.high)}]"
     text = f"{_DISPLAY_NAMES[comparison.metric]}: {a} − {b} = {points(comparison.difference)} points {interval}"
+    significant = comparison.low > 0 or comparison.high < 0
     if comparison.p_value is not None:
-        significant = comparison.p_value < alpha
+        significant = significant and comparison.p_value < alpha
         text += f", p = {comparison.p_value:.2g}"
-    else:
-        significant = comparison.low > 0 or comparison.high < 0
     level = f"{100 * alpha:g} %"
     return f"{text}: {'significant' if significant else 'not significant'} at {level}"
 

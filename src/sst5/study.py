@@ -11,12 +11,15 @@ seeds each through the batch runner (so it resumes where it stopped), then write
   predicted, class probabilities), from which every statistic can be recomputed;
 - ``metrics/<schedule>-seed<seed>.json``: each run's whole metrics record (its ``metrics.json``: every
   metric of every split and level, parameters, provenance, training time);
-- ``statistics.csv``: every pair of schedules on the test sentences, seeds averaged, with a paired
-  bootstrap interval (:func:`sst5.stats.compare_runs`) and the sentence that states it;
+- ``statistics.csv``: every pair of schedules on the test sentences: the difference of their seeds' mean,
+  a two-level bootstrap interval over seeds and sentences, Welch's p over the seeds
+  (:func:`sst5.stats.compare_runs`), the seeds a side that would show a difference of that size, and the
+  sentence that states it;
 - ``study.json``: the command, the settings, the machine and the wall time.
 
 :func:`run_study` does all of it; ``sst5-study`` (and ``benchmarks/schedule_study.py`` in a checkout) is its
-command line. Notebook 03 reads the committed results (:func:`load_study`) and shows them.
+command line. Notebook 03 reads the committed results (:func:`load_study`) and shows them; the answer in
+words, in notebook 03 and the README, is written from them by :func:`study_report` (``scripts/update_readme.py``).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import pandas as pd
 
 from .config import LABEL_NAMES
 from .runs import METRICS_FILE, PREDICTIONS_FILE, RunStatus, read_json, run_status, write_atomic, write_json
-from .stats import PAIRED_METRICS, compare_runs, describe_comparison, precision_floor
+from .stats import PAIRED_METRICS, compare_runs, describe_comparison, precision_floor, seeds_needed
 
 if TYPE_CHECKING:
     from .batch import BatchResult
@@ -54,6 +57,8 @@ __all__ = [
     "schedule_statistics",
     "schedule_confusions",
     "study_summary",
+    "study_report",
+    "study_answer",
     "write_study",
     "run_study",
     "load_study",
@@ -158,23 +163,32 @@ def _by_schedule(runs: pd.DataFrame) -> list[tuple[str, list[str]]]:
     return sorted(groups.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
 
 
+_STATISTICS_COLUMNS = ["a", "b", "seeds_a", "seeds_b", "metric", "difference", "low", "high", "method", "p_value",
+                       "p_method", "seeds_needed", "significant", "statement"]
+
+
 def schedule_statistics(runs: pd.DataFrame, predictions: Mapping[str, pd.DataFrame],
                         n_resamples: int = 10_000) -> pd.DataFrame:
-    """Every pair of schedules on the test sentences, their seeds averaged: A − B with a 95 % paired
-    bootstrap interval, for each metric of :data:`sst5.stats.PAIRED_METRICS`."""
+    """Every pair of schedules on the test sentences, for each metric of :data:`sst5.stats.PAIRED_METRICS`:
+    the difference of their seeds' mean, a 95 % two-level bootstrap interval over seeds and sentences, Welch's
+    p over the seeds, and ``seeds_needed``: seeds a schedule for 80 % power to show a difference of that size."""
     test = runs_on(runs, "test", "sentence")
+    by_schedule = dict(_by_schedule(test))
     groups = {schedule: np.stack([predictions[key]["predicted"].to_numpy() for key in keys])
-              for schedule, keys in _by_schedule(test)}
+              for schedule, keys in by_schedule.items()}
     labels = next(iter(predictions.values()))["label"].to_numpy()
     rows = []
     for a, b in itertools.combinations(groups, 2):
         for metric in PAIRED_METRICS:
             comparison = compare_runs(labels, groups[a], groups[b], metric, n_resamples)
+            statement = describe_comparison(comparison, a, b)
+            seed_scores = [test.set_index("run").loc[by_schedule[s], metric].to_numpy() for s in (a, b)]
             rows.append({"a": a, "b": b, "seeds_a": len(groups[a]), "seeds_b": len(groups[b]), "metric": metric,
                          "difference": comparison.difference, "low": comparison.low, "high": comparison.high,
-                         "statement": describe_comparison(comparison, a, b)})
-    columns = ["a", "b", "seeds_a", "seeds_b", "metric", "difference", "low", "high", "statement"]
-    return pd.DataFrame(rows, columns=columns)  # no pair yet (one schedule done): an empty table, same columns
+                         "method": comparison.method, "p_value": comparison.p_value, "p_method": comparison.p_method,
+                         "seeds_needed": seeds_needed(*seed_scores),
+                         "significant": not statement.endswith("not significant at 5 %"), "statement": statement})
+    return pd.DataFrame(rows, columns=_STATISTICS_COLUMNS)  # no pair yet (one schedule done): empty, same columns
 
 
 def schedule_confusions(runs: pd.DataFrame, predictions: Mapping[str, pd.DataFrame]) -> dict[str, np.ndarray]:
@@ -202,6 +216,78 @@ def study_summary(runs: pd.DataFrame, split: str = "test", level: str = "sentenc
         line["meets ≥ 50 % precision"] = f"{int(group['meets_precision_floor'].sum())} of {len(group)}"
         table[schedule] = line
     return pd.DataFrame.from_dict(table, orient="index").rename_axis("schedule")
+
+
+def _points(value: float, sign: bool = True) -> str:
+    return (f"{100 * value:+.1f}" if sign else f"{100 * value:.1f}").replace("-", "−")
+
+
+_METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "neighbour_rate": "neighbour rate"}
+
+
+def study_report(study: StudyResults) -> str:
+    """The study's results and its answer, in Markdown, written from ``runs.csv`` and ``statistics.csv``
+    (notebook 03 shows it; ``scripts/update_readme.py`` puts it in the README): the seeds' scores per
+    schedule, every paired difference with its interval and p, and what they establish."""
+    statistics = study.statistics
+    names = _METRIC_NAMES
+    summary = study_summary(study.runs)
+    lines = ["Test sentences, mean ± standard deviation over the seeds, in %:", "",
+             "| schedule | epochs | seeds | accuracy | macro-F1 | neighbour rate | smallest class precision | "
+             "≥ 50 % precision in every class |", "|---|---|---|---|---|---|---|---|"]
+    for schedule, row in summary.iterrows():
+        lines.append(f"| `{schedule}` | {SCHEDULES.get(schedule, '')} | {row['seeds']} | {row['accuracy']} | "
+                     f"{row['macro_f1']} | {row['neighbour_rate']} | {row['min_precision']} | "
+                     f"{row['meets ≥ 50 % precision']} |")
+    lines += ["", "Differences A − B on the same test sentences, in points: the seeds' means, a 95 % two-level "
+              "bootstrap interval (seeds and sentences resampled) and Welch's p over the seeds; bold where both "
+              "say significant at 5 %:", "", "| A − B | " + " | ".join(names.values()) + " |", "|---|---|---|---|"]
+    for (a, b), pair in statistics.groupby(["a", "b"], sort=False):
+        cells = []
+        for metric in names:
+            row = pair[pair["metric"] == metric].iloc[0]
+            cell = (f"{_points(row['difference'])} [{_points(row['low'])}, {_points(row['high'])}], "
+                    f"p = {row['p_value']:.2f}")
+            cells.append(f"**{cell}**" if row["significant"] else cell)
+        lines.append(f"| `{a}` − `{b}` | " + " | ".join(cells) + " |")
+    lines += ["", study_answer(study)]
+    return "\n".join(lines) + "\n"
+
+
+def study_answer(study: StudyResults) -> str:
+    """The study's answer in words (Markdown), written from its ``runs`` and ``statistics``: what is
+    established, how many seeds would settle the largest open difference, the precision criterion, the cost."""
+    runs, statistics = study.rows(), study.statistics
+    seeds = runs.groupby("schedule").size()
+    found = statistics[statistics["significant"]]
+    if found.empty:
+        largest = statistics.loc[statistics["difference"].abs().idxmax()]
+        needed = largest["seeds_needed"]
+        answer = (f"**The answer, with {seeds.min()} seeds a schedule: no difference between the schedules is "
+                  f"established.** Every interval contains zero. The largest difference, "
+                  f"`{largest['a']}` − `{largest['b']}` in {_METRIC_NAMES[largest['metric']]}, is "
+                  f"{_points(largest['difference'])} points (p = {largest['p_value']:.2f})")
+        if pd.notna(needed):
+            answer += (f"; at the seeds' observed spread, about {int(needed)} seeds a schedule would be needed "
+                       f"to show a difference of that size (80 % power at 5 %)")
+        answer += "."
+    else:
+        listed = "; ".join(found["statement"])
+        answer = (f"**The answer, with {seeds.min()} seeds a schedule: {len(found)} difference(s) established:** "
+                  f"{listed}.")
+    epochs = {schedule: epochs for schedule, epochs in SCHEDULES.items() if schedule in seeds.index}
+    if len(set(epochs.values())) > 1:
+        answer += (" The schedules do not train equally long (" +
+                   ", ".join(f"`{s}` {e} epochs" for s, e in epochs.items()) +
+                   "), so a difference could come from training longer as well as from the batches.")
+    floor = runs["min_precision"]
+    met = int(runs["meets_precision_floor"].sum())
+    answer += (f" {met} of {len(runs)} runs met the write-up's \"best\" criterion (at least 50 % precision in every "
+               f"class); the weakest class's precision ranged from {_points(floor.min(), False)} to "
+               f"{_points(floor.max(), False)} %.")
+    seconds = runs.groupby("schedule", sort=False)["train_seconds"].median()
+    answer += " Median training time per run: " + ", ".join(f"`{s}` {t:,.0f} s" for s, t in seconds.items()) + "."
+    return answer
 
 
 def write_study(folder: str | Path, results: StudyResults) -> Path:

@@ -5,8 +5,10 @@ The pieces, in the order notebook 03 uses them:
 1. :func:`prepare_splits` — train/validation/test for the run (official or custom split; sentences, all
    phrases or each distinct phrase once for training; an optional subset);
 2. :func:`tokenize_splits` — tokenized once per (tokenizer, max length, data) and cached on disk;
-3. :func:`build_trainer` — ``TrainingArguments`` and a :class:`ScheduledTrainer`, whose sampler follows the
-   per-epoch schedule (:mod:`sst5.sampling`);
+3. ``TrainingArguments`` and a :class:`ScheduledTrainer`, whose sampler follows the per-epoch schedule
+   (:mod:`sst5.sampling`): notebook 03 writes both out, as the lesson; :func:`build_trainer` builds the same
+   for benchmarks and tests (a test keeps the two equal), from :func:`training_arguments`,
+   :func:`warmup_steps`, :func:`validation_sentences` and :func:`run_callbacks`;
 4. :func:`evaluate_run` — metrics at sentence and phrase level on validation and test, and predictions;
 5. :func:`save_run` — the model, ``predictions.parquet`` and ``metrics.json`` in the run's folder
    (:mod:`sst5.runs` says what a run folder holds).
@@ -68,7 +70,10 @@ __all__ = [
     "tokenize_splits",
     "device_arguments",
     "cuda_capability",
+    "warmup_steps",
     "training_arguments",
+    "validation_sentences",
+    "run_callbacks",
     "ScheduledTrainer",
     "EpochTimer",
     "build_trainer",
@@ -156,9 +161,17 @@ def cuda_capability() -> tuple[int, int] | None:
     return torch.cuda.get_device_capability() if torch.cuda.is_available() else None
 
 
-def training_arguments(config: RunConfig, n_train: int) -> TrainingArguments:
-    """``TrainingArguments`` for a run: evaluation, checkpoints and logs every epoch, best model kept."""
+def warmup_steps(config: RunConfig, n_train: int) -> int:
+    """Steps of rising learning rate: ``warmup_ratio`` of all training steps (``n_train`` training rows)."""
     steps_per_epoch = -(-(config.samples_per_epoch or n_train) // config.batch_size)
+    return int(config.warmup_ratio * steps_per_epoch * config.epochs)
+
+
+def training_arguments(config: RunConfig, n_train: int) -> TrainingArguments:
+    """``TrainingArguments`` for a run: evaluation, checkpoints and logs every epoch, best model kept.
+
+    Notebook 03 writes this call out for the student; a test checks that both give the same arguments.
+    """
     report_to = [] if config.tracker == "none" else [config.tracker]
     return TrainingArguments(
         output_dir=str(Path(config.output_dir) / CHECKPOINT_SUBDIR),
@@ -168,7 +181,7 @@ def training_arguments(config: RunConfig, n_train: int) -> TrainingArguments:
         learning_rate=config.learning_rate,
         weight_decay=config.weight_decay,
         lr_scheduler_type="linear",
-        warmup_steps=int(config.warmup_ratio * steps_per_epoch * config.epochs),
+        warmup_steps=warmup_steps(config, n_train),
         eval_strategy="epoch",
         save_strategy="epoch",
         logging_strategy="epoch",
@@ -242,28 +255,35 @@ class EpochTimer(TrainerCallback):
                                   "step": state.global_step})
 
 
-def build_trainer(config: RunConfig, model, tokenizer, tokenized: DatasetDict) -> ScheduledTrainer:
-    """The run's :class:`ScheduledTrainer`: dynamic padding, evaluation on validation sentences each epoch.
+def validation_sentences(tokenized: DatasetDict):
+    """The validation sentences (tree roots) of tokenized splits: what picks the checkpoint, each epoch."""
+    validation = tokenized["validation"]
+    return validation.select(np.flatnonzero(column(validation, "is_root")))
 
-    With ``config.use_lora`` the model is wrapped with LoRA adapters first (:func:`sst5.models.add_lora`); with
-    ``config.early_stopping_patience`` training stops after that many epochs without improvement.
-    """
-    if config.use_lora:
-        model = add_lora(model)
+
+def run_callbacks(config: RunConfig) -> list[TrainerCallback]:
+    """The run's ``Trainer`` callbacks: epoch timing, and early stopping with ``config.early_stopping_patience``."""
     callbacks: list[TrainerCallback] = [EpochTimer()]
     if config.early_stopping_patience is not None:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    validation = tokenized["validation"]
-    validation_sentences = validation.select(np.flatnonzero(column(validation, "is_root")))
+    return callbacks
+
+
+def build_trainer(config: RunConfig, model, tokenizer, tokenized: DatasetDict) -> ScheduledTrainer:
+    """The run's :class:`ScheduledTrainer`, as notebook 03 builds it: dynamic padding, evaluation on validation
+    sentences each epoch; with ``config.use_lora`` the model is wrapped with LoRA adapters first
+    (:func:`sst5.models.add_lora`)."""
+    if config.use_lora:
+        model = add_lora(model)
     return ScheduledTrainer(
         model=model,
         args=training_arguments(config, tokenized["train"].num_rows),
         train_dataset=tokenized["train"],
-        eval_dataset=validation_sentences,
+        eval_dataset=validation_sentences(tokenized),
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=compute_metrics,
-        callbacks=callbacks,
+        callbacks=run_callbacks(config),
         schedule=config.schedule,
         samples_per_epoch=config.samples_per_epoch,
     )

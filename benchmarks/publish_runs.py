@@ -1,0 +1,48 @@
+"""Copy finished runs' results, never their weights, into a committed results folder:
+
+    python benchmarks/publish_runs.py runs/quality-phrases benchmarks/results/quality_phrases
+
+Each finished run folder of the batch becomes ``RESULTS/<run>/`` with its ``metrics.json`` (parameters, every
+metric, provenance, wall time) and ``predictions.parquet`` holding its test rows only (sentences and phrases:
+label, predicted class and the five probabilities), so that every figure reported from it can be recomputed.
+``benchmarks/results/quality_phrases`` also serves as the course's reference runs (``sst5.runs.REFERENCE_RUNS``).
+"""
+
+import argparse
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from sst5.runs import METRICS_FILE, PREDICTIONS_FILE, is_finished, write_atomic
+
+
+def publish(run_dir: Path, results_dir: Path) -> Path:
+    """Write ``run_dir``'s metrics and test predictions to ``results_dir/<run name>``."""
+    target = results_dir / run_dir.name
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run_dir / METRICS_FILE, target / METRICS_FILE)
+    table = pd.read_parquet(run_dir / PREDICTIONS_FILE)
+    test = table[table["split"] == "test"].reset_index(drop=True)
+    probabilities = [c for c in test.columns if c.startswith("prob_")]
+    test[probabilities] = test[probabilities].astype("float32")
+    write_atomic(target / PREDICTIONS_FILE, lambda tmp: test.to_parquet(tmp, index=False, compression="zstd"))
+    return target
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("batch_dir", type=Path)
+    parser.add_argument("results_dir", type=Path)
+    args = parser.parse_args()
+    runs = sorted(p for p in args.batch_dir.iterdir() if p.is_dir() and is_finished(p))
+    if not runs:
+        parser.exit(1, f"no finished run in {args.batch_dir}\n")
+    for run in runs:
+        target = publish(run, args.results_dir)
+        size = sum(f.stat().st_size for f in target.iterdir()) / 1e6
+        print(f"{run.name} -> {target} ({size:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Each notebook on its own, as Colab opens it from its badge: a fresh folder and kernel process per notebook,
+with only the course folder ($SST5_COURSE_DIR; Google Drive on Colab) shared between them."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import papermill
+import pytest
+
+from sst5.course import notebook_path
+from sst5.runs import is_finished, reference_runs_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run_alone(name: str, folder: Path, **parameters) -> Path:
+    """Execute the installed notebook ``name`` in the fresh folder ``folder`` (its own kernel process)."""
+    folder.mkdir(parents=True)
+    executed = folder / name
+    papermill.execute_notebook(str(notebook_path(name)), str(executed), cwd=str(folder), kernel_name="python3",
+                               parameters={"profile": "smoke", **parameters}, progress_bar=False)
+    return executed
+
+
+def _outputs(executed: Path) -> str:
+    cells = json.loads(executed.read_text())["cells"]
+    return "".join(o.get("text", "") if isinstance(o.get("text", ""), str) else "".join(o["text"])
+                   for c in cells if c["cell_type"] == "code" for o in c.get("outputs", []))
+
+
+def test_the_reference_runs_are_real_runs_without_weights():
+    runs = sorted(p for p in reference_runs_dir().iterdir() if p.is_dir())
+    assert runs and all(is_finished(run) for run in runs)
+    for run in runs:
+        assert {p.name for p in run.iterdir()} == {"metrics.json", "predictions.parquet"}  # no model, no checkpoint
+        metrics = json.loads((run / "metrics.json").read_text())
+        predictions = pd.read_parquet(run / "predictions.parquet")
+        assert set(predictions["split"]) == {"test"}
+        sentences = predictions[predictions["is_root"]]
+        assert metrics["test"]["sentence"]["accuracy"] == pytest.approx(
+            float((sentences["label"] == sentences["predicted"]).mean()), abs=1e-9)
+
+
+@pytest.mark.slow
+def test_notebooks_04_and_05_opened_alone_read_the_reference_runs_and_say_so(tmp_path, monkeypatch):
+    course = tmp_path / "course"
+    monkeypatch.setenv("SST5_COURSE_DIR", str(course))
+    executed = _run_alone("04_error_analysis.ipynb", tmp_path / "04")
+    assert "reads the course's reference run" in _outputs(executed)
+    recorded = json.loads((course / "04_error_analysis.json").read_text())
+    reference = sorted(p.name for p in reference_runs_dir().iterdir() if p.is_dir())
+    assert recorded["reference_run"] and recorded["run"] in reference
+    assert "has no model/ folder: run notebook 03" in _outputs(executed)
+
+    executed = _run_alone("05_compare_models.ipynb", tmp_path / "05")
+    assert "compares the course's reference runs" in _outputs(executed)
+    recorded = json.loads((course / "05_compare_models.json").read_text())
+    assert recorded["reference_runs"] and recorded["runs"] == len(reference)
+    assert (course / "leaderboard.csv").is_file()  # written to the course folder, never into the package
+    assert sorted(p.name for p in course.iterdir()) == ["04_error_analysis.json", "05_compare_models.json",
+                                                        "leaderboard.csv", "leaderboard.md"]
+    assert not any(p.name.startswith("leaderboard") for p in reference_runs_dir().iterdir())
+
+
+@pytest.mark.slow
+def test_the_course_in_order_shares_nothing_but_the_course_folder(tmp_path, monkeypatch, sst_source):
+    """02 saves the split, 03 trains on it, 04 and 05 read the run: each from its own folder and process."""
+    course = tmp_path / "course"
+    monkeypatch.setenv("SST5_COURSE_DIR", str(course))
+    _run_alone("02_splitting.ipynb", tmp_path / "02", data=sst_source, n_seeds=5, version_in_clearml=False)
+    assert (course / "split.json").is_file()
+    _run_alone("03_fine_tuning.ipynb", tmp_path / "03", data=sst_source, split="custom", epochs=1,
+               schedule="random", max_sentences=120, tracker="none", progress=False)
+    run = course / "smoke"
+    assert is_finished(run) and (run / "split.json").is_file()
+    executed = _run_alone("04_error_analysis.ipynb", tmp_path / "04")
+    assert "reference run" not in _outputs(executed)
+    assert json.loads((run / "metrics.json").read_text())["status"] == "complete"
+    _run_alone("05_compare_models.ipynb", tmp_path / "05")
+    recorded = json.loads((course / "05_compare_models.json").read_text())
+    assert recorded == {**recorded, "runs": 1, "reference_runs": False}
+    for notebook in ("02", "03", "04", "05"):  # nothing but the executed notebook lands in its own folder
+        assert sorted(p.name for p in (tmp_path / notebook).iterdir()) == [
+            next(n for n in ("02_splitting.ipynb", "03_fine_tuning.ipynb", "04_error_analysis.ipynb",
+                             "05_compare_models.ipynb") if n.startswith(notebook))]
