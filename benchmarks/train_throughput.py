@@ -2,9 +2,12 @@
 
 Training, samples per second over the same optimizer steps on the same sentences (steady state: the
 Trainer's start-up and the first 2 steps are not timed):
-  recipe          the course: ScheduledTrainer (random, length-grouped batches), dynamic padding
+  recipe          the course: ScheduledTrainer (random, length-grouped batches), dynamic padding, and the
+                  precision sst5.precision picks (on a CPU: bf16 autocast where native, else float32)
+  recipe-fp32     the same in float32 (mixed_precision=False); shown only where the recipe is not float32
   stock           Hugging Face's text-classification recipe: tokenize with truncation, no padding, the
-                  Trainer's default DataCollatorWithPadding, random order
+                  Trainer's default DataCollatorWithPadding, random order, float32 on a CPU (the Trainer's
+                  default there; on a GPU the same mixed precision as the recipe)
   stock+grouping  the same with train_sampling_strategy="group_by_length"
   padded-128      every batch padded to --max-length (a baseline nobody should use; shown for scale)
 Inference, sentences per second on the test sentences, same predictions checked:
@@ -23,6 +26,7 @@ variant is printed (sst5.flops: 6 N + 12 L H T FLOPs per real token, over the GP
 """
 
 import argparse
+import dataclasses
 import statistics
 import tempfile
 import time
@@ -37,6 +41,7 @@ from sst5.data import column, load_sst, sentence_level
 from sst5.flops import model_flops_utilization, peak_tflops, training_flops_per_token
 from sst5.models import load_classifier
 from sst5.predict import predict_proba
+from sst5.precision import cpu_model, cuda_capability, run_precision
 from sst5.provenance import device_name
 from sst5.training import build_trainer, prepare_splits, tokenize_splits, training_arguments
 
@@ -80,7 +85,10 @@ def train_recipe(cfg, splits, steps, tmp):
 
 
 def train_stock(cfg, splits, steps, sampling="random", pad_to=None):
-    """The stock recipe; ``pad_to`` pads every batch to that length instead of its longest member."""
+    """The stock recipe; ``pad_to`` pads every batch to that length instead of its longest member. On a CPU it
+    trains in float32, the Trainer's default (a GPU keeps the profile's mixed precision, as users set it)."""
+    if not torch.cuda.is_available():
+        cfg = dataclasses.replace(cfg, mixed_precision=False)
     model, tokenizer = load_classifier(cfg.model_name)
     padding = "max_length" if pad_to else False
     tokenized = splits["train"].map(
@@ -112,8 +120,12 @@ def main():
                          max_sentences=max(steps * args.batch_size, 500))
     splits = prepare_splits(cfg, args.data)  # loading the data is shared, not timed
     splits = DatasetDict({"train": splits["train"], "validation": splits["validation"].select(range(64))})
-    variants = {
-        "recipe": lambda tmp: train_recipe(cfg, splits, steps, tmp),
+    precision = run_precision(cfg.mixed_precision, cuda_capability())
+    variants = {"recipe": lambda tmp: train_recipe(cfg, splits, steps, tmp)}
+    if precision.name != "float32":
+        fp32 = dataclasses.replace(cfg, mixed_precision=False)
+        variants["recipe-fp32"] = lambda tmp: train_recipe(fp32, splits, steps, tmp)
+    variants |= {
         "stock": lambda tmp: train_stock(cfg, splits, steps),
         "stock+grouping": lambda tmp: train_stock(cfg, splits, steps, "group_by_length"),
         f"padded-{args.max_length}": lambda tmp: train_stock(cfg, splits, steps, pad_to=args.max_length),
@@ -125,6 +137,7 @@ def main():
                 speeds[name].append(run(tmp))
     print(f"{device_name()}, {torch.get_num_threads()} threads, profile {profile}; model {args.model}, "
           f"{steps} steps x batch {cfg.batch_size}, {repeats} interleaved repeats")
+    print(f"CPU: {cpu_model()}; recipe precision: {precision.name} ({precision.reason})")
     model, tokenizer = load_classifier(cfg.model_name)
     lengths = [len(ids) for ids in tokenizer(column(splits["train"], "text").tolist(), truncation=True,
                                               max_length=args.max_length)["input_ids"]]
@@ -144,7 +157,10 @@ def main():
     classify = pipeline("text-classification", model=model, tokenizer=tokenizer, top_k=None,
                         truncation=True, max_length=args.max_length)
     inference = {
-        "recipe": lambda: predict_proba(model, tokenizer, texts, max_length=args.max_length, progress=False).argmax(1),
+        "recipe": lambda: predict_proba(model, tokenizer, texts, max_length=args.max_length, progress=False,
+                                        cpu_bf16=precision.cpu_bf16).argmax(1),
+        "recipe-fp32": lambda: predict_proba(model, tokenizer, texts, max_length=args.max_length,
+                                             progress=False).argmax(1),
         "pipeline": lambda: _pipeline_labels(classify(texts), model.config.label2id),
         "pipeline-64": lambda: _pipeline_labels(classify(texts, batch_size=64), model.config.label2id),
     }
@@ -164,7 +180,9 @@ def main():
     sst = load_sst(args.data)
     phrases = {name: column(sst[name], "text")[:n_infer * 50].tolist() for name in ("validation", "test")}
     for name, evaluate in (("recipe", lambda t: predict_proba(model, tokenizer, t, max_length=args.max_length,
-                                                              progress=False)),
+                                                              progress=False, cpu_bf16=precision.cpu_bf16)),
+                           ("recipe-fp32", lambda t: predict_proba(model, tokenizer, t, max_length=args.max_length,
+                                                                   progress=False)),
                            ("64 per batch", lambda t: predict_64_per_batch(model, tokenizer, t, args.max_length))):
         start = time.perf_counter()
         for texts in phrases.values():

@@ -149,7 +149,10 @@ class RunConfig:
     metric_for_best_model: str = _param("macro_f1", "validation metric that picks the checkpoint kept",
                                         allowed=("loss", *HEADLINE_METRICS))
     use_lora: bool = _param(False, "train LoRA adapters (peft) instead of all weights")
-    mixed_precision: bool = _param(True, "bf16/fp16 autocast on a GPU (ignored on CPU)")
+    mixed_precision: bool = _param(True, "bf16/fp16 autocast on a GPU; bf16 on a CPU only where native (AVX512-BF16, "
+                                   "AMX), else float32")
+    score_validation_phrases: bool = _param(False, "also score every validation phrase, not only the validation "
+                                            "sentences that pick the checkpoint")
     keep_checkpoints: bool = _param(False, "keep the Trainer's checkpoints after the run (they are large)")
     output_dir: str = _param("latest", "the run's folder: metrics.json, predictions.parquet, model/; relative: "
                              "in the course folder")

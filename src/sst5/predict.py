@@ -37,7 +37,8 @@ def token_batches(lengths: Sequence[int], batch_tokens: int) -> list[np.ndarray]
 
 
 def predict_proba(
-    model, tokenizer, texts: Sequence[str], batch_tokens: int = 8192, max_length: int = 128, progress: bool = True
+    model, tokenizer, texts: Sequence[str], batch_tokens: int = 8192, max_length: int = 128, progress: bool = True,
+    cpu_bf16: bool = False,
 ) -> np.ndarray:
     """Class probabilities (n_texts x 5) for ``texts``, each distinct text scored once.
 
@@ -54,6 +55,8 @@ def predict_proba(
         Token limit (longer texts are truncated).
     progress : bool
         Show a tqdm bar.
+    cpu_bf16 : bool
+        bf16 autocast on the CPU: for CPUs with native bf16 (:func:`sst5.precision.run_precision`).
     """
     import torch
 
@@ -63,7 +66,7 @@ def predict_proba(
     model.eval()
     probabilities = np.zeros((len(unique), model.config.num_labels), dtype=np.float32)
     batches = token_batches([len(ids) for ids in encoded["input_ids"]], batch_tokens)
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_bf16):
         for rows in tqdm(batches, desc="predict", disable=not progress, leave=False):
             features = [{key: encoded[key][i] for key in encoded} for i in rows]
             batch = tokenizer.pad(features, return_tensors="pt").to(device)

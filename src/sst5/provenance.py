@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .precision import cpu_model, cuda_capability, run_precision
+
 __all__ = ["DISTRIBUTION", "PACKAGES", "package_versions", "course_commit", "device_name", "run_provenance"]
 
 #: The course's distribution name on the package index and in ``pip install``.
@@ -83,17 +85,22 @@ def run_provenance(parameters: dict, notebook: str = "03_fine_tuning.ipynb",
     Returns
     -------
     dict
-        ``versions``, ``commit``, ``data_fingerprint``, ``device``, ``platform``, ``parameters`` and
+        ``versions``, ``commit``, ``data_fingerprint``, ``device``, ``cpu`` (model and bf16 capability),
+        ``precision`` (the arithmetic used and why, :func:`sst5.precision.run_precision`), ``platform``,
+        ``parameters`` and
         ``command``: the papermill command line that re-runs the notebook with the same parameters here.
     """
     from .course import notebook_path
 
     command = ["papermill", str(notebook_path(notebook)), notebook, "-y", json.dumps(parameters, sort_keys=True)]
+    precision = run_precision(bool(parameters.get("mixed_precision", True)), cuda_capability())
     return {
         "versions": package_versions(),
         "commit": course_commit(),
         "data_fingerprint": data_fingerprint,
         "device": device_name(),
+        "cpu": cpu_model(),
+        "precision": {"used": precision.name, "why": precision.reason},
         "platform": f"{platform.system()} {platform.release()} ({sys.implementation.name})",
         "parameters": parameters,
         "command": shlex.join(command),

@@ -128,6 +128,8 @@ def collect_study(batch_dir: str | Path) -> tuple[pd.DataFrame, dict[str, pd.Dat
         params = record["params"]
         key = _prediction_key(params["schedule"], params["seed"])
         for split, level in itertools.product(("validation", "test"), ("sentence", "phrase")):
+            if level not in record[split]:  # validation phrases are scored only when asked for
+                continue
             scores = record[split][level]
             floor = precision_floor(scores)
             rows.append({

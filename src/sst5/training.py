@@ -49,6 +49,7 @@ from .data import (
 from .eda import to_frame
 from .metrics import classification_metrics, compute_metrics
 from .models import add_lora
+from .precision import cuda_capability, run_precision
 from .predict import predict_proba
 from .provenance import run_provenance
 from .runs import (
@@ -139,26 +140,16 @@ def tokenize_splits(
     return cached_dataset_dict(folder, lambda: splits.map(encode, batched=True, desc="tokenize"))
 
 
-def device_arguments(config: RunConfig, capability: tuple[int, int] | None) -> dict:
+def device_arguments(config: RunConfig, capability: tuple[int, int] | None,
+                     cpu_flags: frozenset[str] | None = None) -> dict:
     """The ``TrainingArguments`` that depend on the device; ``capability`` is CUDA's compute capability
-    (``(8, 0)`` for an A100, ``(9, 0)`` for an H100), None on a CPU.
+    (``(8, 0)`` for an A100, ``(9, 0)`` for an H100), None on a CPU (whose ``cpu_flags`` default to this one's).
 
-    With ``config.mixed_precision`` on a GPU: bf16 autocast from Ampere (8.0) on, else fp16 with the
-    Trainer's loss scaler; the master weights stay float32 either way (:func:`sst5.models.load_classifier`
-    loads float32 whatever the checkpoint's dtype). TF32 matmuls from Ampere on.
+    With ``config.mixed_precision``: bf16 autocast on a GPU from Ampere (8.0) on, else fp16 with the Trainer's
+    loss scaler; on a CPU bf16 autocast only where it is native (:mod:`sst5.precision`). The master weights
+    stay float32 either way. TF32 matmuls from Ampere on.
     """
-    if capability is None:
-        return {"use_cpu": True}
-    ampere = tuple(capability) >= (8, 0)
-    precision = ({"bf16": True} if ampere else {"fp16": True}) if config.mixed_precision else {}
-    return {"use_cpu": False, "tf32": ampere, **precision}
-
-
-def cuda_capability() -> tuple[int, int] | None:
-    """This machine's CUDA compute capability, or None without a GPU."""
-    import torch
-
-    return torch.cuda.get_device_capability() if torch.cuda.is_available() else None
+    return run_precision(config.mixed_precision, capability, cpu_flags).arguments
 
 
 def warmup_steps(config: RunConfig, n_train: int) -> int:
@@ -326,30 +317,33 @@ def training_history(trainer: Trainer, config: RunConfig) -> pd.DataFrame:
 
 
 def evaluate_run(model, tokenizer, splits: DatasetDict, config: RunConfig):
-    """Metrics and predictions on validation and test, at sentence and phrase level.
+    """Metrics and predictions on test at sentence and phrase level, and on the validation sentences (and
+    phrases, with ``config.score_validation_phrases``); in bf16 where the CPU has it natively.
 
     Returns
     -------
     metrics : dict
-        ``{"validation": {"sentence": {...}, "phrase": {...}}, "test": {...}}`` (see
-        :func:`sst5.metrics.classification_metrics`).
+        ``{"validation": {"sentence": {...}}, "test": {"sentence": {...}, "phrase": {...}}}`` (see
+        :func:`sst5.metrics.classification_metrics`); ``validation`` has ``phrase`` too when asked for.
     predictions : pandas.DataFrame
-        One row per validation and test phrase: ``split``, ``sentence_id``, ``text``, ``n_tokens``,
+        One row per scored validation and test phrase: ``split``, ``sentence_id``, ``text``, ``n_tokens``,
         ``is_root``, ``label``, ``predicted`` and ``prob_0`` … ``prob_4``.
     """
+    precision = run_precision(config.mixed_precision, cuda_capability())
     metrics, tables = {}, []
     for name in ("validation", "test"):
         table = splits[name].to_pandas()
+        if name == "validation" and not config.score_validation_phrases:  # nothing reads them by default
+            table = table[table["is_root"]].reset_index(drop=True)
         probabilities = predict_proba(model, tokenizer, table["text"].tolist(), max_length=config.max_length,
-                                      progress=config.progress)
+                                      progress=config.progress, cpu_bf16=precision.cpu_bf16)
         table["predicted"] = probabilities.argmax(axis=1)
         for label in range(len(LABEL_NAMES)):
             table[f"prob_{label}"] = probabilities[:, label]
         roots = table[table["is_root"]]
-        metrics[name] = {
-            "sentence": classification_metrics(roots["label"], roots["predicted"]),
-            "phrase": classification_metrics(table["label"], table["predicted"]),
-        }
+        metrics[name] = {"sentence": classification_metrics(roots["label"], roots["predicted"])}
+        if len(roots) < len(table):
+            metrics[name]["phrase"] = classification_metrics(table["label"], table["predicted"])
         tables.append(table.assign(split=name))
     predictions = pd.concat(tables, ignore_index=True)
     columns = ["split", "sentence_id", "text", "n_tokens", "is_root", "label", "predicted"]
