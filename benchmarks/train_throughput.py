@@ -40,8 +40,8 @@ from sst5.config import resolve_config
 from sst5.data import column, load_sst, sentence_level
 from sst5.flops import model_flops_utilization, peak_tflops, training_flops_per_token
 from sst5.models import load_classifier
-from sst5.predict import predict_proba
 from sst5.precision import cpu_model, cuda_capability, run_precision
+from sst5.predict import predict_proba
 from sst5.provenance import device_name
 from sst5.training import build_trainer, prepare_splits, tokenize_splits, training_arguments
 

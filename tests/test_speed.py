@@ -10,7 +10,6 @@ from sst5.precision import native_cpu_bf16, run_precision
 from sst5.provenance import run_provenance
 from sst5.training import build_trainer, device_arguments, prepare_splits, tokenize_splits
 
-
 AVX2_ONLY = frozenset({"avx", "avx2", "fma"})  # e.g. AMD Zen 2/3: bf16 would be emulated
 SAPPHIRE_RAPIDS = AVX2_ONLY | {"avx512f", "avx512_bf16", "amx_bf16", "amx_tile"}
 ZEN4 = AVX2_ONLY | {"avx512f", "avx512_bf16"}
@@ -73,7 +72,8 @@ def test_a_run_without_native_bf16_is_unchanged_and_one_with_it_trains_in_bf16(t
     assert all(torch.equal(a, b) for a, b in zip(plain.model.state_dict().values(), off.model.state_dict().values(),
                                                   strict=True))
     native, native_precision = train(SAPPHIRE_RAPIDS)
-    assert native.args.bf16 and native_precision == {"used": "bf16", "why": "CPU with native bf16 (avx512_bf16, amx_bf16)"}
+    assert native.args.bf16
+    assert native_precision == {"used": "bf16", "why": "CPU with native bf16 (avx512_bf16, amx_bf16)"}
     assert all(p.dtype == torch.float32 for p in native.model.parameters())
 
 
