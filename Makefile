@@ -22,7 +22,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned: a bare `torch` requirement would pull a multi-GB CUDA build
 	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION)
-	$(BIN)/python -m pip install -q -e ".[dev,lora,mpnet]"
+	$(BIN)/python -m pip install -q -e ".[dev,lora,mpnet,demo]"
+	# the demo's browser test drives Debian's chromium (where apt can install it; else that test is skipped)
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+		 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1)) || \
+		echo "note: chromium and chromium-driver not installed: the demo's browser test will be skipped"
 	test -x $(OLAH_VENV)/bin/olah-cli || ($(PYTHON) -m venv $(OLAH_VENV) && \
 		$(OLAH_VENV)/bin/python -m pip install -q olah==$(OLAH_VERSION))
 	touch $@

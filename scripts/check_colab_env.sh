@@ -29,7 +29,8 @@ names=$(python3 - "$root/pyproject.toml" "$root/colab/colab-constraints.txt" <<'
 import re, sys, tomllib
 project = tomllib.load(open(sys.argv[1], "rb"))["project"]
 colab = {re.split("==", line)[0].lower().replace("_", "-") for line in open(sys.argv[2]) if "==" in line}
-wanted = project["dependencies"] + project["optional-dependencies"]["lora"]
+# the demo extra too: Colab preinstalls gradio, which notebook 04's last cell uses
+wanted = project["dependencies"] + project["optional-dependencies"]["lora"] + project["optional-dependencies"]["demo"]
 names = {re.split(r"[<>=!\[ ;]", r, maxsplit=1)[0].lower() for r in wanted}
 print(" ".join(sorted(n for n in names if n in colab) + ["ipykernel", "jupyter-client", "ipython", "notebook"]))
 PY

@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+import papermill
 import pytest
 
 from sst5.data import load_sst, sentence_level
@@ -33,3 +34,22 @@ def tiny_model_dir(tmp_path_factory, sst_sentences) -> Path:
     from sst5.models import build_tiny_bert
 
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), sst_sentences["train"]["text"], seed=0)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, sst_source):
+    """Notebook 03 executed by papermill with injected parameters, ClearML offline (its model is in run/model)."""
+    folder = tmp_path_factory.mktemp("nb03")
+    clearml_cache = folder / "clearml"
+    previous = os.environ.get("CLEARML_CACHE_DIR")
+    os.environ["CLEARML_CACHE_DIR"] = str(clearml_cache)
+    try:
+        papermill.execute_notebook(
+            ROOT / "notebooks" / "03_fine_tuning.ipynb", folder / "executed.ipynb", cwd=str(folder),
+            parameters={"profile": "smoke", "data": sst_source, "schedule": "stratified:1,random:1", "epochs": 2,
+                        "max_sentences": 200, "output_dir": str(folder / "run"), "progress": False},
+            kernel_name="python3", progress_bar=False,
+        )
+    finally:
+        os.environ.pop("CLEARML_CACHE_DIR") if previous is None else os.environ.update(CLEARML_CACHE_DIR=previous)
+    return folder

@@ -5,7 +5,6 @@ import json
 
 import numpy as np
 import pandas as pd
-import papermill
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -14,8 +13,6 @@ from sst5.config import LABEL_NAMES, resolve_config
 from sst5.models import load_classifier
 from sst5.predict import load_run_model, main, predict_texts
 from sst5.training import build_trainer, prepare_splits, tokenize_splits, training_arguments, warmup_steps
-
-from .conftest import ROOT
 
 
 def test_models_load_pretrained_encoder_weights(tiny_model_dir):
@@ -55,39 +52,19 @@ def test_same_parameters_give_the_same_model(tmp_path, sst_source):
     assert all(torch.equal(trained[0][key], trained[1][key]) for key in trained[0])
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory, sst_source):
-    """Notebook 03 executed by papermill with injected parameters, ClearML offline."""
-    folder = tmp_path_factory.mktemp("nb03")
-    clearml_cache = folder / "clearml"
-    import os
-
-    previous = os.environ.get("CLEARML_CACHE_DIR")
-    os.environ["CLEARML_CACHE_DIR"] = str(clearml_cache)
-    try:
-        papermill.execute_notebook(
-            ROOT / "notebooks" / "03_fine_tuning.ipynb", folder / "executed.ipynb", cwd=str(folder),
-            parameters={"profile": "smoke", "data": sst_source, "schedule": "stratified:1,random:1", "epochs": 2,
-                        "max_sentences": 200, "output_dir": str(folder / "run"), "progress": False},
-            kernel_name="python3", progress_bar=False,
-        )
-    finally:
-        os.environ.pop("CLEARML_CACHE_DIR") if previous is None else os.environ.update(CLEARML_CACHE_DIR=previous)
-    return folder
-
-
 @pytest.mark.slow
 def test_notebook_03_writes_metrics_and_predictions(smoke_run):
     metrics = json.loads((smoke_run / "run" / "metrics.json").read_text())
     assert metrics["status"] == "trained"  # notebook 04 completes a run
     assert metrics["params"]["schedule"] == "stratified:1,random:1"
     assert [h["strategy"] for h in metrics["history"]] == ["stratified", "random"]
-    for split in ("validation", "test"):
-        for level in ("sentence", "phrase"):
-            scores = metrics[split][level]
-            assert 0 <= scores["accuracy"] <= 1 and len(scores["confusion_matrix"]) == 5
+    for split, level in (("validation", "sentence"), ("test", "sentence"), ("test", "phrase")):
+        scores = metrics[split][level]
+        assert 0 <= scores["accuracy"] <= 1 and len(scores["confusion_matrix"]) == 5
+    assert "phrase" not in metrics["validation"]  # validation phrases are scored only when asked for
     predictions = pd.read_parquet(smoke_run / "run" / "predictions.parquet")
     assert set(predictions["split"]) == {"validation", "test"}
+    assert predictions[predictions["split"] == "validation"]["is_root"].all()
     assert predictions[predictions["split"] == "test"]["sentence_id"].nunique() == 200
     probabilities = predictions[[f"prob_{i}" for i in range(5)]].to_numpy()
     assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)

@@ -1,7 +1,10 @@
-"""Error analysis of one run's predictions (``predictions.parquet``): where and how a model errs."""
+"""Error analysis of one run's predictions (``predictions.parquet``): where and how a model errs, and which
+words drove a prediction (:func:`token_attributions`: integrated gradients, captum)."""
 
 from __future__ import annotations
 
+import html
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,9 @@ __all__ = [
     "class_leaks",
     "confident_mistakes",
     "uncertain_correct",
+    "Attribution",
+    "token_attributions",
+    "attribution_html",
 ]
 
 PROB_COLUMNS = [f"prob_{i}" for i in range(len(LABEL_NAMES))]
@@ -84,3 +90,70 @@ def uncertain_correct(predictions: pd.DataFrame, n: int = 10, sentences_only: bo
     rows = predictions[predictions["is_root"]] if sentences_only else predictions
     right = rows[rows["label"] == rows["predicted"]]
     return _readable(right.loc[right[PROB_COLUMNS].max(axis=1).sort_values().index[:n]])
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Integrated-gradients attribution of one text's logit for class ``target`` to its tokens.
+
+    ``scores`` sum to ``logit - baseline_logit`` up to ``delta`` (the completeness property: the method's
+    approximation error, smaller with more ``n_steps``). Positive scores push towards ``target``.
+    """
+
+    tokens: list[str]
+    scores: np.ndarray
+    target: int
+    probabilities: np.ndarray
+    logit: float
+    baseline_logit: float
+    delta: float
+
+
+def token_attributions(model, tokenizer, text: str, target: int | None = None, n_steps: int = 64,
+                       max_length: int = 128) -> Attribution:
+    """Which tokens of ``text`` drove the model's logit for ``target`` (default: the predicted class).
+
+    Integrated gradients (captum's ``LayerIntegratedGradients``) on the input embeddings, from a baseline
+    that keeps the special tokens ([CLS], [SEP], <s>, …) and puts the padding token everywhere else, summed
+    over each token's embedding dimensions. It works for every architecture with ``get_input_embeddings``
+    (all of the course's model lists).
+    """
+    import torch
+    from captum.attr import LayerIntegratedGradients
+
+    model.eval()
+    encoded = tokenizer(text, truncation=True, max_length=max_length, return_tensors="pt",
+                        return_special_tokens_mask=True)
+    device = next(model.parameters()).device
+    ids, mask = encoded["input_ids"].to(device), encoded["attention_mask"].to(device)
+    special = encoded["special_tokens_mask"].to(device).bool()
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    baseline = torch.where(special, ids, torch.full_like(ids, pad))
+
+    def forward(input_ids, attention_mask):
+        return model(input_ids=input_ids, attention_mask=attention_mask).logits.float()
+
+    with torch.no_grad():
+        logits = forward(ids, mask)[0]
+        baseline_logits = forward(baseline, mask)[0]
+    target = int(logits.argmax()) if target is None else int(target)
+    explainer = LayerIntegratedGradients(forward, model.get_input_embeddings())
+    attributions, delta = explainer.attribute(ids, baselines=baseline, additional_forward_args=(mask,),
+                                              target=target, n_steps=n_steps, return_convergence_delta=True)
+    scores = attributions.sum(dim=-1)[0].detach().cpu().numpy()
+    return Attribution(tokens=tokenizer.convert_ids_to_tokens(ids[0].tolist()), scores=scores, target=target,
+                       probabilities=torch.softmax(logits, -1).cpu().numpy(), logit=float(logits[target]),
+                       baseline_logit=float(baseline_logits[target]), delta=float(delta.abs().max()))
+
+
+def attribution_html(attribution: Attribution) -> str:
+    """The tokens as HTML, shaded green where they push towards the class and red where they push away."""
+    peak = float(np.abs(attribution.scores).max()) or 1.0
+    spans = []
+    for token, score in zip(attribution.tokens, attribution.scores, strict=True):
+        alpha = abs(float(score)) / peak
+        colour = f"rgba(30, 132, 73, {alpha:.2f})" if score >= 0 else f"rgba(192, 57, 43, {alpha:.2f})"
+        spans.append(f'<span title="{score:+.3f}" style="background:{colour};padding:1px 2px;border-radius:3px">'
+                     f"{html.escape(token)}</span>")
+    return (f"<div style='line-height:2'><b>{html.escape(LABEL_NAMES[attribution.target])}</b> "
+            f"({attribution.probabilities[attribution.target]:.0%}): {' '.join(spans)}</div>")

@@ -263,7 +263,7 @@ def run_model(spec: RunSpec, out_dir: str | Path, profile: str | None = None, da
     if run_status(run_dir) not in (RunStatus.TRAINED, RunStatus.COMPLETE):
         _execute(FINE_TUNING_NOTEBOOK, run_dir,
                  {"profile": profile, "data": data, **spec.params, "output_dir": str(run_dir), "progress": False})
-    _execute("04_error_analysis.ipynb", run_dir, {"profile": profile, "run_dir": str(run_dir)})
+    _execute("04_error_analysis.ipynb", run_dir, {"profile": profile, "run_dir": str(run_dir), "open_demo": False})
     return run_dir
 
 
