@@ -1,10 +1,12 @@
 """What each CPU speed lever does to the course's training recipe, one lever at a time (issue #15).
 
-The recipe (ScheduledTrainer, random length-grouped batches, dynamic padding, fused AdamW, all cores) is
-timed against itself with one change each:
+The recipe in float32 (ScheduledTrainer, random length-grouped batches, dynamic padding, fused AdamW, all cores;
+mixed_precision=False, so that bf16 is a lever here even where the course turns it on by itself) is timed
+against itself with one change each:
   adamw-foreach   optim="adamw_torch" instead of the fused AdamW the Trainer picks by default
   1-thread        torch.set_num_threads(1)
-  bf16-autocast   bf16=True: bf16 autocast, float32 master weights
+  bf16-autocast   bf16=True: bf16 autocast, float32 master weights (what sst5.precision picks on a CPU with
+                  native bf16; emulated, and slow, elsewhere)
   compile         torch_compile=True, batches padded to a multiple of 16 (fewer shapes to compile); the
                   compilation is paid once per run and reported apart ("one-off s")
 Samples per second over the same optimizer steps on the same sentences, steady state (start-up and the
@@ -31,6 +33,7 @@ from transformers import DataCollatorWithPadding
 from sst5.config import resolve_config
 from sst5.data import column
 from sst5.models import load_classifier
+from sst5.precision import cpu_model
 from sst5.provenance import device_name
 from sst5.sampling import random_batches
 from sst5.training import ScheduledTrainer, prepare_splits, tokenize_splits, training_arguments
@@ -89,7 +92,7 @@ def main():
     steps, repeats = (8, 1) if args.quick else (args.steps, args.repeats)
     levers = ["recipe", *[lever for lever in args.levers if lever != "recipe"]]
     cfg = resolve_config("cpu", model_name=args.model, batch_size=args.batch_size, schedule="random",
-                         tracker="none", progress=False, output_dir="runs/bench-levers",
+                         tracker="none", progress=False, output_dir="runs/bench-levers", mixed_precision=False,
                          max_sentences=max((steps + max(WARMUP_STEPS.values())) * args.batch_size, 500))
     splits = prepare_splits(cfg, args.data)
     splits = DatasetDict({"train": splits["train"], "validation": splits["validation"].select(range(64))})
@@ -103,6 +106,7 @@ def main():
                 one_off[lever].append(seconds)
     print(f"{device_name()}, {torch.get_num_threads()} threads; model {args.model}, {steps} steps x batch "
           f"{cfg.batch_size}, {repeats} interleaved repeats")
+    print(f"CPU: {cpu_model()}")
     for lever in levers:
         ratio = statistics.median([v / r for r, v in zip(speeds["recipe"], speeds[lever], strict=True)])
         print(f"lever  {lever:14s} {statistics.median(speeds[lever]):7.1f} samples/s  this/recipe {ratio:5.2f}x  "

@@ -1,11 +1,12 @@
 """Copy finished runs' results, never their weights, into a committed results folder:
 
-    python benchmarks/publish_runs.py runs/quality-phrases benchmarks/results/quality_phrases
+    python benchmarks/publish_runs.py runs/cpu-profile benchmarks/results/cpu_profile
 
 Each finished run folder of the batch becomes ``RESULTS/<run>/`` with its ``metrics.json`` (parameters, every
 metric, provenance, wall time) and ``predictions.parquet`` holding its test rows only (sentences and phrases:
 label, predicted class and the five probabilities), so that every figure reported from it can be recomputed.
-``benchmarks/results/quality_phrases`` also serves as the course's reference runs (``sst5.runs.REFERENCE_RUNS``).
+``benchmarks/results/cpu_profile`` also serves as the course's reference runs (``sst5.runs.REFERENCE_RUNS``), read by
+notebooks 04 and 05 before a user has a run of their own.
 """
 
 import argparse

@@ -18,6 +18,7 @@ wheel=$(ls "$work"/dist/sst5_course-*.whl)
 listing=$(unzip -l "$wheel")
 grep -q "sst5/notebooks/03_fine_tuning.ipynb" <<<"$listing" || fail "the wheel lacks the notebooks"
 grep -q "sst5/results/schedule_study/runs.csv" <<<"$listing" || fail "the wheel lacks the study's results"
+grep -q "sst5/results/cpu_profile/.*/predictions.parquet" <<<"$listing" || fail "the wheel lacks the reference runs"
 
 "$deps/bin/python" -m venv "$work/env"
 site=$("$work/env/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
@@ -58,4 +59,32 @@ PY
 done_run=$(ls -d runs/tiny-bert--*)
 prediction=$("$work/env/bin/sst5-predict" "$done_run" "A gorgeous, witty film.") || fail "sst5-predict"
 grep -q "gorgeous" <<<"$prediction" || fail "sst5-predict printed no prediction: $prediction"
+# the demo from the wheel, against the smoke run: served on 127.0.0.1, asked through Gradio's own client
+port=$("$work/env/bin/python" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+"$work/env/bin/sst5-demo" "$done_run" --port "$port" >"$work/demo.log" 2>&1 &
+demo=$!
+trap 'kill $demo 2>/dev/null; rm -rf "$work"' EXIT
+"$work/env/bin/python" - "$port" <<'PY' || { cat "$work/demo.log"; fail "sst5-demo"; }
+import sys, time
+from gradio_client import Client
+from sst5.config import LABEL_NAMES
+url = f"http://127.0.0.1:{sys.argv[1]}/"
+for _ in range(240):
+    try:
+        client = Client(url, verbose=False)
+        break
+    except Exception:  # not up yet
+        time.sleep(0.5)
+else:
+    sys.exit("the demo did not come up")
+label, verdict, words = client.predict("A gorgeous, witty, seductive movie.", api_name="/classify")
+shares = {c["label"]: c["confidence"] for c in label["confidences"]}
+assert set(shares) == set(LABEL_NAMES) and abs(sum(shares.values()) - 1) < 1e-4, label
+assert verdict.startswith("Predicted: **") and words, (verdict, words)
+_, message, _ = client.predict("\x00 \x07", api_name="/classify")
+assert "Type a review first" in message, message
+print("demo:", verdict)
+PY
+"$work/env/bin/sst5-demo" "$work/elsewhere" >/dev/null 2>"$work/demo-refused.log" && fail "sst5-demo served a folder without a model"
+grep -q "no trained model in" "$work/demo-refused.log" || fail "sst5-demo without a model: $(cat "$work/demo-refused.log")"
 echo "check_install: passed (wheel $(basename "$wheel"), batch from $work/elsewhere)"

@@ -84,3 +84,18 @@ def test_the_course_in_order_shares_nothing_but_the_course_folder(tmp_path, monk
         assert sorted(p.name for p in (tmp_path / notebook).iterdir()) == [
             next(n for n in ("02_splitting.ipynb", "03_fine_tuning.ipynb", "04_error_analysis.ipynb",
                              "05_compare_models.ipynb") if n.startswith(notebook))]
+
+
+def test_the_run_to_analyse_is_the_one_given_else_yours_else_the_reference(tmp_path, monkeypatch):
+    from sst5 import runs
+
+    mine = tmp_path / "course" / "cpu"
+    with pytest.raises(FileNotFoundError, match="holds no finished run"):
+        runs.run_or_reference(mine, mine)  # given explicitly (as the batch does): never swapped for another
+    reference, is_reference = runs.run_or_reference(None, mine)
+    assert is_reference and reference.parent == reference_runs_dir()
+    assert runs.runs_or_reference(None, tmp_path / "course") == (reference_runs_dir(), True)
+    assert runs.runs_or_reference(tmp_path / "batch", tmp_path / "course") == (tmp_path / "batch", False)
+    monkeypatch.setattr(runs, "reference_runs_dir", lambda: tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="no reference run in .*reinstall the course"):
+        runs.run_or_reference(None, mine)

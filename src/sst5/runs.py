@@ -205,7 +205,7 @@ def remove_checkpoints(run_dir: str | Path) -> int:
 #: The course's reference runs, shipped with the package (``sst5.results``, from ``benchmarks/results/``): real
 #: runs' ``metrics.json`` and test predictions, no weights. Notebooks 04 and 05 read them until there is a run
 #: of the user's own, so that each notebook runs on its own, opened from its badge.
-REFERENCE_RUNS = "quality_phrases"
+REFERENCE_RUNS = "cpu_profile"
 
 
 def reference_runs_dir() -> Path:
@@ -225,7 +225,7 @@ def run_or_reference(run_dir: str | Path | None, default: str | Path) -> tuple[P
     Raises
     ------
     FileNotFoundError
-        ``run_dir`` was given and holds no finished run.
+        ``run_dir`` was given and holds no finished run; or neither ``default`` nor the installation has one.
     """
     if run_dir is not None:
         if not is_finished(run_dir):
@@ -234,7 +234,12 @@ def run_or_reference(run_dir: str | Path | None, default: str | Path) -> tuple[P
         return Path(run_dir), False
     if is_finished(default):
         return Path(default), False
-    return next(p for p in sorted(reference_runs_dir().iterdir()) if is_finished(p)), True
+    shipped = reference_runs_dir()
+    reference = [p for p in sorted(shipped.iterdir()) if is_finished(p)] if shipped.is_dir() else []
+    if not reference:
+        raise FileNotFoundError(f"no finished run in {default}, and no reference run in {shipped}: run notebook 03 "
+                                "first, or reinstall the course (pip install --force-reinstall sst5-course)")
+    return reference[0], True
 
 
 def runs_or_reference(runs_dir: str | Path | None, default: str | Path) -> tuple[Path, bool]:
