@@ -66,7 +66,7 @@ class ReviewClassifier:
 
     def __call__(self, text: str | None) -> tuple[dict[str, float], str, list[tuple[str, float]]]:
         """Class probabilities, the predicted class in words, and ``(token, attribution)`` pairs scaled to
-        [-1, 1] (positive: towards the predicted class)."""
+        [-1, 1] (positive: towards the predicted class; Gradio shades positive red, negative blue)."""
         review = clean_review(text)
         probabilities = np.mean([predict_proba(model, tokenizer, [review], max_length=self.max_length,
                                                progress=False)[0] for model, tokenizer in self.runs], axis=0)
@@ -99,7 +99,7 @@ def build_demo(classifier: ReviewClassifier):
     runs = ", ".join(classifier.names)
     with gr.Blocks(title="SST-5: try the model") as demo:
         gr.Markdown(f"## How positive is this review?\nFive classes, from *negative* to *positive*, by {runs}. "
-                    "The shading shows how strongly each word pushed the model towards its answer (red: away from it).")
+                    "Red words pushed the model towards its answer, blue ones away from it; the deeper the shade, the more.")
         review = gr.Textbox(label="Review", lines=3, elem_id="review",
                             placeholder="A gorgeous, witty, seductive movie.")
         submit = gr.Button("Classify", variant="primary", elem_id="classify")
