@@ -39,7 +39,7 @@ course: install
 ## Unit tests, notebook tests (papermill), nbval over every notebook (smoke profile), then the user's path:
 ## the built wheel, installed next to the same dependencies, runs a smoke batch from outside the checkout.
 test: install
-	$(TEST_ENV) $(BIN)/python -m pytest -q tests
+	$(TEST_ENV) $(BIN)/python -m pytest -q --durations=15 tests
 	$(TEST_ENV) $(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider notebooks
 	$(TEST_ENV) bash scripts/check_install.sh $(VENV)
 
