@@ -9,9 +9,10 @@ import pytest
 import torch
 from huggingface_hub.errors import NotASafetensorsRepoError
 from safetensors.torch import load_file, save_file
-from transformers import AutoConfig, AutoModelForSequenceClassification
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from sst5 import batch as batch_module
+from sst5.analysis import token_attributions
 from sst5.batch import disk_needed, disk_warning, parse_assignments, plan_runs
 from sst5.config import resolve_config
 from sst5.models import LORA_TARGET_MODULES, add_lora, head_modules, load_classifier, read_model_list
@@ -20,9 +21,9 @@ from sst5.training import build_trainer, prepare_splits, tokenize_splits
 from .local_hub import TINY
 
 
-def _tiny_classifier(model_type):
+def _tiny_classifier(model_type, vocab_size=128):
     # pad id inside the vocabulary (ModernBERT defaults to 50283)
-    config = AutoConfig.for_model(model_type, vocab_size=128, num_labels=5, pad_token_id=0, **TINY[model_type])
+    config = AutoConfig.for_model(model_type, vocab_size=vocab_size, num_labels=5, pad_token_id=0, **TINY[model_type])
     torch.manual_seed(0)
     return AutoModelForSequenceClassification.from_config(config)
 
@@ -48,6 +49,18 @@ def test_lora_adapts_every_family_and_trains_its_head_and_pooler_whole(model_typ
     ids = torch.randint(5, 128, (2, 7))
     logits = wrapped(input_ids=ids, attention_mask=torch.ones_like(ids)).logits
     assert logits.shape == (2, 5) and torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("model_type", sorted(TINY))
+def test_attributions_add_up_for_every_family(model_type, tiny_model_dir):
+    """Integrated gradients through inputs_embeds work for every architecture (XLNet embeds sequence-first,
+    which hooking the embedding layer gets wrong); the tiny BERT's tokenizer stands in for each family's."""
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = _tiny_classifier(model_type, vocab_size=len(tokenizer))
+    attribution = token_attributions(model, tokenizer, "a gorgeous , witty , seductive movie", n_steps=32)
+    assert attribution.scores.shape == (len(attribution.tokens),)
+    difference = attribution.logit - attribution.baseline_logit
+    assert attribution.scores.sum() == pytest.approx(difference, abs=attribution.delta + 1e-5)
 
 
 def test_lora_is_refused_up_front_for_an_unknown_architecture():

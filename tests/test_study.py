@@ -84,7 +84,7 @@ def test_study_command_runs_resumes_and_writes_results_that_load(tmp_path, sst_s
     assert "3 of 3 runs complete" in first.stdout
     study = load_study(tmp_path / "results")
     assert set(study.runs["schedule"]) == set(SCHEDULES)
-    assert len(study.runs) == 3 * 4  # validation/test x sentence/phrase
+    assert len(study.runs) == 3 * 3  # validation sentences; test sentences and phrases (validation phrases: not scored)
     assert set(study.runs["samples_per_epoch"]) == {40}
     assert len(study.statistics) == 3 * 3  # three pairs of schedules x three metrics
     for table in study.predictions.values():

@@ -113,13 +113,14 @@ def token_attributions(model, tokenizer, text: str, target: int | None = None, n
                        max_length: int = 128) -> Attribution:
     """Which tokens of ``text`` drove the model's logit for ``target`` (default: the predicted class).
 
-    Integrated gradients (captum's ``LayerIntegratedGradients``) on the input embeddings, from a baseline
-    that keeps the special tokens ([CLS], [SEP], <s>, …) and puts the padding token everywhere else, summed
-    over each token's embedding dimensions. It works for every architecture with ``get_input_embeddings``
-    (all of the course's model lists).
+    Integrated gradients (captum's ``IntegratedGradients``) on the word embeddings, fed to the model as
+    ``inputs_embeds``, from a baseline that keeps the special tokens ([CLS], [SEP], <s>, …) and puts the padding
+    token's embedding everywhere else, summed over each token's embedding dimensions. Every architecture of the
+    model lists takes ``inputs_embeds`` batch-first (hooking the embedding layer instead would not work for
+    XLNet, which embeds sequence-first).
     """
     import torch
-    from captum.attr import LayerIntegratedGradients
+    from captum.attr import IntegratedGradients
 
     model.eval()
     encoded = tokenizer(text, truncation=True, max_length=max_length, return_tensors="pt",
@@ -128,18 +129,21 @@ def token_attributions(model, tokenizer, text: str, target: int | None = None, n
     ids, mask = encoded["input_ids"].to(device), encoded["attention_mask"].to(device)
     special = encoded["special_tokens_mask"].to(device).bool()
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    baseline = torch.where(special, ids, torch.full_like(ids, pad))
+    embed = model.get_input_embeddings()
+    with torch.no_grad():
+        inputs = embed(ids)
+        baseline = embed(torch.where(special, ids, torch.full_like(ids, pad)))
 
-    def forward(input_ids, attention_mask):
-        return model(input_ids=input_ids, attention_mask=attention_mask).logits.float()
+    def forward(inputs_embeds, attention_mask):
+        return model(inputs_embeds=inputs_embeds, attention_mask=attention_mask).logits.float()
 
     with torch.no_grad():
-        logits = forward(ids, mask)[0]
+        logits = forward(inputs, mask)[0]
         baseline_logits = forward(baseline, mask)[0]
     target = int(logits.argmax()) if target is None else int(target)
-    explainer = LayerIntegratedGradients(forward, model.get_input_embeddings())
-    attributions, delta = explainer.attribute(ids, baselines=baseline, additional_forward_args=(mask,),
-                                              target=target, n_steps=n_steps, return_convergence_delta=True)
+    attributions, delta = IntegratedGradients(forward).attribute(
+        inputs, baselines=baseline, additional_forward_args=(mask,), target=target, n_steps=n_steps,
+        return_convergence_delta=True)
     scores = attributions.sum(dim=-1)[0].detach().cpu().numpy()
     return Attribution(tokens=tokenizer.convert_ids_to_tokens(ids[0].tolist()), scores=scores, target=target,
                        probabilities=torch.softmax(logits, -1).cpu().numpy(), logit=float(logits[target]),
