@@ -95,8 +95,9 @@ def test_study_command_runs_resumes_and_writes_results_that_load(tmp_path, sst_s
         assert record["test"]["sentence"]["accuracy"] == pytest.approx(row["accuracy"], abs=1e-5)
     assert study.about["runs_complete"] == 3 and study.about["parameters"]["train_on"] == "distinct_phrases"
     assert study.rows()["run"].tolist() == list(study.predictions)
-    assert set(study.rows(split="validation", level="phrase")[["split", "level"]].itertuples(index=False)) == {
-        ("validation", "phrase")}
+    assert set(study.rows(split="test", level="phrase")[["split", "level"]].itertuples(index=False)) == {
+        ("test", "phrase")}
+    assert study.rows(split="validation", level="phrase").empty  # scored only when asked for
     summary = study_summary(study.runs)
     assert list(summary.index) == list(SCHEDULES) and set(summary["seeds"]) == {1}
     assert set(summary["meets ≥ 50 % precision"]) <= {"0 of 1", "1 of 1"}
