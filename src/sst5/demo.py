@@ -99,7 +99,8 @@ def build_demo(classifier: ReviewClassifier):
     runs = ", ".join(classifier.names)
     with gr.Blocks(title="SST-5: try the model") as demo:
         gr.Markdown(f"## How positive is this review?\nFive classes, from *negative* to *positive*, by {runs}. "
-                    "Red words pushed the model towards its answer, blue ones away from it; the deeper the shade, the more.")
+                    "Red words pushed the model towards its answer, blue ones away from it; the deeper the shade, "
+                    "the more.")
         review = gr.Textbox(label="Review", lines=3, elem_id="review",
                             placeholder="A gorgeous, witty, seductive movie.")
         submit = gr.Button("Classify", variant="primary", elem_id="classify")
