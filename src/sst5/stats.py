@@ -96,6 +96,14 @@ def _as_runs(predictions, n_rows: int, side: str) -> list[np.ndarray]:
     return list(runs)
 
 
+def _paired_inputs(metric: str, y_true, predicted_a, predicted_b):
+    """The metric's scoring function, the labels and each side's runs, checked (see :func:`paired_bootstrap`)."""
+    if metric not in PAIRED_METRICS:
+        raise ValueError(f"metric={metric!r}; choose one of {', '.join(PAIRED_METRICS)}")
+    y = np.asarray(y_true)
+    return PAIRED_METRICS[metric], y, _as_runs(predicted_a, len(y), "A"), _as_runs(predicted_b, len(y), "B")
+
+
 def paired_bootstrap(y_true: Sequence[int], predicted_a, predicted_b, metric: str = "accuracy",
                      n_resamples: int = 10_000, confidence: float = 0.95, seed: int = SEED) -> Comparison:
     """Bootstrap interval of ``metric(A) − metric(B)`` over the same test rows, resampled jointly.
@@ -119,11 +127,7 @@ def paired_bootstrap(y_true: Sequence[int], predicted_a, predicted_b, metric: st
     ValueError
         An unknown metric, or predictions for other rows than ``y_true``.
     """
-    if metric not in PAIRED_METRICS:
-        raise ValueError(f"metric={metric!r}; choose one of {', '.join(PAIRED_METRICS)}")
-    score = PAIRED_METRICS[metric]
-    y = np.asarray(y_true)
-    runs_a, runs_b = _as_runs(predicted_a, len(y), "A"), _as_runs(predicted_b, len(y), "B")
+    score, y, runs_a, runs_b = _paired_inputs(metric, y_true, predicted_a, predicted_b)
 
     def difference(labels, *runs, axis=-1):  # scipy passes the row axis; the metrics score along the last
         a, b = runs[: len(runs_a)], runs[len(runs_a):]
@@ -164,11 +168,7 @@ def seed_bootstrap(y_true: Sequence[int], seeds_a, seeds_b, metric: str = "accur
     ValueError
         An unknown metric, or predictions for other rows than ``y_true``.
     """
-    if metric not in PAIRED_METRICS:
-        raise ValueError(f"metric={metric!r}; choose one of {', '.join(PAIRED_METRICS)}")
-    score = PAIRED_METRICS[metric]
-    y = np.asarray(y_true)
-    runs_a, runs_b = _as_runs(seeds_a, len(y), "A"), _as_runs(seeds_b, len(y), "B")
+    score, y, runs_a, runs_b = _paired_inputs(metric, y_true, seeds_a, seeds_b)
     scores_a, scores_b = [score(y, r) for r in runs_a], [score(y, r) for r in runs_b]
     observed = float(np.mean(scores_a) - np.mean(scores_b))
     if not np.isfinite(observed):  # e.g. the neighbour rate of a side without errors
