@@ -14,6 +14,7 @@ from sst5.stats import (
     paired_bootstrap,
     precision_floor,
     seed_bootstrap,
+    seed_mean_interval,
     seeds_needed,
     welch_seeds,
 )
@@ -89,6 +90,21 @@ def test_seed_variance_widens_the_interval_and_keeps_a_seed_lottery_from_looking
     # a real 10-point gap between tight groups is found by both
     labels, runs = _seeds([0.50, 0.51, 0.49, 0.60, 0.61, 0.59], seed=1)
     assert seed_bootstrap(labels, runs[3:], runs[:3], n_resamples=2000).low > 0.05
+
+
+def test_the_mean_of_seeds_carries_both_kinds_of_noise():
+    labels, tight = _seeds([0.50, 0.51, 0.49])
+    _, spread = _seeds([0.45, 0.50, 0.55])
+    mean, low, high = seed_mean_interval(labels, tight, n_resamples=2000)
+    assert mean == pytest.approx(np.mean([np.mean(run == labels) for run in tight])) and low < mean < high
+    assert seed_mean_interval(labels, tight, n_resamples=2000) == (mean, low, high)  # seeded: reproducible
+    single, single_low, single_high = seed_mean_interval(labels, tight[:1], n_resamples=2000)
+    binomial = 2 * 1.96 * np.sqrt(single * (1 - single) / len(labels))  # one seed: the rows' noise alone
+    assert single_high - single_low == pytest.approx(binomial, rel=0.1)
+    _, spread_low, spread_high = seed_mean_interval(labels, spread, n_resamples=2000)
+    assert spread_high - spread_low > 1.5 * (high - low)
+    with pytest.raises(ValueError, match="metric"):
+        seed_mean_interval(labels, tight, metric="speed")
 
 
 def test_seeds_needed_follows_the_normal_approximation():

@@ -19,8 +19,8 @@ from .metrics import classification_metrics
 from .runs import FAILURE_FILE, METRICS_FILE, RunStatus, read_json, run_status, write_atomic
 from .stats import precision_floor
 
-__all__ = ["RUN_COLUMNS", "collect_runs", "leaderboard_markdown", "export_leaderboard", "choose_model", "ensemble",
-           "ensemble_top"]
+__all__ = ["RUN_COLUMNS", "collect_runs", "leaderboard_markdown", "export_leaderboard", "choose_model",
+           "ensemble_sentences", "ensemble", "ensemble_top"]
 
 # The columns that identify a prediction row: runs can be ensembled when these agree.
 _ROW_KEY = ["sentence_id", "text", "label"]
@@ -148,15 +148,14 @@ def choose_model(board: pd.DataFrame, min_precision: float = 0.0, objective: str
     return eligible.sort_values(column, ascending=not greater_is_better(objective)).reset_index(drop=True)
 
 
-def ensemble(run_dirs: Sequence[str | Path], split: str = "test") -> tuple[dict, dict]:
-    """Average the class probabilities of several runs on the same rows; score it at sentence level.
+def ensemble_sentences(run_dirs: Sequence[str | Path], split: str = "test") -> pd.DataFrame:
+    """Average the class probabilities of several runs on the same rows; keep the sentences (tree roots).
 
     Returns
     -------
-    ensemble_metrics : dict
-        :func:`sst5.metrics.classification_metrics` of the averaged probabilities (sentences).
-    member_accuracy : dict
-        Each member's own sentence accuracy, keyed by run folder name.
+    pandas.DataFrame
+        One row per sentence: ``sentence_id``, ``label``, the averaged ``prob_*``, the ensemble's
+        ``predicted`` class, and each member's own prediction in a column named by its run folder.
 
     Raises
     ------
@@ -172,10 +171,30 @@ def ensemble(run_dirs: Sequence[str | Path], split: str = "test") -> tuple[dict,
             raise ValueError(f"runs {first_name!r} and {name!r} hold different {split} rows; "
                              "ensemble only runs made on the same split and data subset")
     roots = first["is_root"].to_numpy()
-    labels = first["label"].to_numpy()[roots]
+    sentences = first.loc[roots, ["sentence_id", "label"]].reset_index(drop=True)
     average = np.mean([t[PROB_COLUMNS].to_numpy()[roots] for t in tables.values()], axis=0)
-    members = {name: float(np.mean(t["predicted"].to_numpy()[roots] == labels)) for name, t in tables.items()}
-    return classification_metrics(labels, average.argmax(axis=1)), members
+    sentences[PROB_COLUMNS] = average
+    sentences["predicted"] = average.argmax(axis=1)
+    for name, table in tables.items():
+        sentences[name] = table["predicted"].to_numpy()[roots]
+    return sentences
+
+
+def ensemble(run_dirs: Sequence[str | Path], split: str = "test") -> tuple[dict, dict]:
+    """Average the class probabilities of several runs on the same rows; score it at sentence level
+    (:func:`ensemble_sentences`).
+
+    Returns
+    -------
+    ensemble_metrics : dict
+        :func:`sst5.metrics.classification_metrics` of the averaged probabilities (sentences).
+    member_accuracy : dict
+        Each member's own sentence accuracy, keyed by run folder name.
+    """
+    sentences = ensemble_sentences(run_dirs, split)
+    labels = sentences["label"].to_numpy()
+    members = {Path(d).name: float(np.mean(sentences[Path(d).name].to_numpy() == labels)) for d in run_dirs}
+    return classification_metrics(labels, sentences["predicted"].to_numpy()), members
 
 
 def ensemble_top(board: pd.DataFrame, root: str | Path, k: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:

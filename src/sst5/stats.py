@@ -4,7 +4,7 @@
   rate between two runs, resampling the test rows (``scipy.stats.bootstrap`` with ``paired=True``);
 - :func:`seed_bootstrap`: the same for two groups of seeds, resampling the seeds of each group *and* the
   test rows (a two-level bootstrap), so that seed-to-seed variance is in the interval; with Welch's t-test
-  on the seeds' scores beside it (:func:`welch_seeds`);
+  on the seeds' scores beside it (:func:`welch_seeds`); :func:`seed_mean_interval` for one group's mean;
 - :func:`mcnemar_exact`: McNemar's exact test for two runs (a binomial test on the discordant rows);
 - :func:`compare_runs`: the right one of these for one run or several seeds a side;
 - :func:`seeds_needed`: how many seeds a side would show a difference of the observed size;
@@ -29,6 +29,7 @@ __all__ = [
     "Comparison",
     "paired_bootstrap",
     "seed_bootstrap",
+    "seed_mean_interval",
     "welch_seeds",
     "seeds_needed",
     "mcnemar_exact",
@@ -141,10 +142,34 @@ def paired_bootstrap(y_true: Sequence[int], predicted_a, predicted_b, metric: st
     return Comparison(metric, observed, float(low), float(high), confidence)
 
 
-def _seed_scores(score, labels: np.ndarray, runs: list[np.ndarray]) -> np.ndarray:
-    """``runs`` (each ``n_rows``) scored on every row resample of ``labels`` (``n_resamples x n_rows``
-    indices already applied): ``n_seeds x n_resamples``."""
-    return np.stack([score(labels, run) for run in runs])
+def _two_level_means(score, y: np.ndarray, groups: list[list[np.ndarray]], n_resamples: int,
+                     rng: np.random.Generator) -> list[np.ndarray]:
+    """Each group's mean score over seeds on ``n_resamples`` two-level resamples: the rows drawn with
+    replacement (the same rows for every group, as the runs are paired on them) and, independently, each
+    group's seeds with replacement. One array of ``n_resamples`` means per group."""
+    means = [[] for _ in groups]
+    for size in np.diff(np.r_[0:n_resamples:1000, n_resamples]):  # chunks keep memory at ~1000 x n_rows
+        rows = rng.integers(0, len(y), size=(size, len(y)))
+        for group, runs in zip(means, groups, strict=True):
+            scores = np.stack([score(y[rows], run[rows]) for run in runs])  # n_seeds x size
+            drawn = rng.integers(0, len(runs), size=(size, len(runs)))
+            group.append(np.nanmean(np.take_along_axis(scores.T, drawn, axis=1), axis=1))
+    return [np.concatenate(group) for group in means]
+
+
+def _percentile_interval(replicates: np.ndarray, confidence: float) -> tuple[float, float]:
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.nanpercentile(replicates, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def seed_mean_interval(y_true: Sequence[int], seeds, metric: str = "accuracy", n_resamples: int = 10_000,
+                       confidence: float = 0.95, seed: int = SEED) -> tuple[float, float, float]:
+    """The seeds' mean ``metric`` and its two-level bootstrap interval (seeds and test rows resampled, as in
+    :func:`seed_bootstrap`): ``(mean, low, high)``. ``seeds`` is ``n_seeds x n_rows`` predictions."""
+    score, y, runs, _ = _paired_inputs(metric, y_true, seeds, seeds)
+    (means,) = _two_level_means(score, y, [runs], n_resamples, np.random.default_rng(seed))
+    return (float(np.mean([score(y, run) for run in runs])), *_percentile_interval(means, confidence))
 
 
 def seed_bootstrap(y_true: Sequence[int], seeds_a, seeds_b, metric: str = "accuracy", n_resamples: int = 10_000,
@@ -173,21 +198,10 @@ def seed_bootstrap(y_true: Sequence[int], seeds_a, seeds_b, metric: str = "accur
     observed = float(np.mean(scores_a) - np.mean(scores_b))
     if not np.isfinite(observed):  # e.g. the neighbour rate of a side without errors
         return Comparison(metric, observed, np.nan, np.nan, confidence, None, SEED_BOOTSTRAP)
-    rng = np.random.default_rng(seed)
-    replicates = []
-    for size in np.diff(np.r_[0:n_resamples:1000, n_resamples]):  # chunks keep memory at ~1000 x n_rows
-        rows = rng.integers(0, len(y), size=(size, len(y)))
-        means = []
-        for runs in (runs_a, runs_b):
-            scores = _seed_scores(score, y[rows], [run[rows] for run in runs])  # n_seeds x size
-            drawn = rng.integers(0, len(runs), size=(size, len(runs)))
-            means.append(np.nanmean(np.take_along_axis(scores.T, drawn, axis=1), axis=1))
-        replicates.append(means[0] - means[1])
-    replicates = np.concatenate(replicates)
-    tail = 100 * (1 - confidence) / 2
-    low, high = np.nanpercentile(replicates, [tail, 100 - tail])
+    means_a, means_b = _two_level_means(score, y, [runs_a, runs_b], n_resamples, np.random.default_rng(seed))
+    low, high = _percentile_interval(means_a - means_b, confidence)
     p_value = welch_seeds(scores_a, scores_b)
-    return Comparison(metric, observed, float(low), float(high), confidence, p_value, SEED_BOOTSTRAP,
+    return Comparison(metric, observed, low, high, confidence, p_value, SEED_BOOTSTRAP,
                       "Welch's t over seeds" if p_value is not None else None)
 
 
