@@ -13,41 +13,16 @@ test sentences: a two-level bootstrap interval over seeds and sentences with Wel
 import argparse
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from sst5.analysis import load_predictions
-from sst5.batch import TIMES_FILE
-from sst5.precision import cpu_model
-from sst5.runs import read_json, run_status
+from sst5.quality import collect_seeds, seed_sentences
 from sst5.stats import PAIRED_METRICS, compare_runs, describe_comparison
-
-
-def collect(batch_dir: Path) -> pd.DataFrame:
-    """One row per finished run: precision, seed, scores, seconds, test-sentence predictions."""
-    times = read_json(batch_dir / TIMES_FILE) if (batch_dir / TIMES_FILE).is_file() else {}
-    rows = []
-    for folder in sorted(p for p in batch_dir.iterdir() if p.is_dir()):
-        if run_status(folder) not in ("trained", "complete"):
-            continue
-        record = read_json(folder / "metrics.json")
-        sentences = load_predictions(folder, "test").query("is_root").sort_values("sentence_id")
-        rows.append({"run": folder.name, "precision": record["provenance"]["precision"]["used"],
-                     "seed": record["params"]["seed"], "accuracy": record["test"]["sentence"]["accuracy"],
-                     "macro_f1": record["test"]["sentence"]["macro_f1"], "train_seconds": record["train_seconds"],
-                     "eval_seconds": record.get("eval_seconds"), "run_seconds": times.get(folder.name),
-                     "labels": sentences["label"].to_numpy(), "predicted": sentences["predicted"].to_numpy()})
-    return pd.DataFrame(rows)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("batch_dir", type=Path)
     args = parser.parse_args()
-    runs = collect(args.batch_dir)
-    if runs.empty:
-        parser.exit(1, f"no finished run in {args.batch_dir}\n")
-    print(f"CPU: {cpu_model()}")
+    runs = collect_seeds(args.batch_dir)
+    print("CPU (as the runs recorded):", ", ".join(runs["cpu"].dropna().unique()) or "not recorded")
     for precision, group in runs.groupby("precision"):
         scores = {m: f"{100 * group[m].mean():.1f} ± {100 * group[m].std():.1f}" for m in ("accuracy", "macro_f1")}
         share = group["eval_seconds"] / group["run_seconds"]
@@ -55,12 +30,12 @@ def main():
               f"{scores['macro_f1']}; median train {group['train_seconds'].median():.0f} s, evaluation "
               f"{group['eval_seconds'].median():.0f} s, run {group['run_seconds'].median():.0f} s "
               f"(evaluation {100 * share.median():.1f} % of a run's wall time)")
-    groups = {p: g.sort_values("seed") for p, g in runs.groupby("precision")}
-    if {"bf16", "float32"} <= set(groups):
-        labels = groups["bf16"]["labels"].iloc[0]
+    if {"bf16", "float32"} <= set(runs["precision"]):
+        sentences = seed_sentences(args.batch_dir, runs)
+        bf16, float32 = (sentences[list(runs.loc[runs["precision"] == p, "run"])].to_numpy().T
+                         for p in ("bf16", "float32"))
         for metric in PAIRED_METRICS:
-            comparison = compare_runs(labels, np.stack(groups["bf16"]["predicted"]),
-                                      np.stack(groups["float32"]["predicted"]), metric)
+            comparison = compare_runs(sentences["label"].to_numpy(), bf16, float32, metric)
             print(describe_comparison(comparison, "bf16", "float32"), f"({comparison.method})")
 
 

@@ -1,0 +1,137 @@
+"""One recipe's quality over seeds, from its finished run folders (a batch folder, or runs published with
+``benchmarks/publish_runs.py``): each seed's scores, their mean ± sd with a two-level bootstrap interval, the
+gap to a published figure, and the ensemble of the seeds against its best member.
+
+The best member is the seed with the best validation-sentence score on the metric that picked each run's
+checkpoint (``metric_for_best_model``), never the best on test. The README's phrase-recipe section is
+written from :func:`quality_report` (``scripts/update_readme.py``, from ``benchmarks/results/quality_phrases``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .baselines import PUBLISHED
+from .batch import TIMES_FILE
+from .compare import ensemble_sentences
+from .runs import METRICS_FILE, is_finished, read_json
+from .stats import compare_runs, describe_comparison, seed_mean_interval
+
+__all__ = ["TARGET", "collect_seeds", "seed_sentences", "seed_ensemble", "quality_report"]
+
+#: The published figure the phrase recipe is measured against (test sentences, trained on phrases).
+TARGET = "BERT-large (Munikar et al. 2019)"
+_SCORES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "neighbour_rate": "neighbour rate"}
+
+
+def collect_seeds(folder: str | Path) -> pd.DataFrame:
+    """One row per finished run in ``folder``, by seed: its recipe, validation and test sentence scores,
+    training, evaluation and batch wall seconds (``batch_times.json``, where the folder has one), CPU and
+    precision.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``folder`` holds no finished run.
+    """
+    folder = Path(folder)
+    times = read_json(folder / TIMES_FILE) if (folder / TIMES_FILE).is_file() else {}
+    rows = []
+    for run in sorted(p for p in folder.iterdir() if p.is_dir() and is_finished(p)):
+        record = read_json(run / METRICS_FILE)
+        params, provenance = record["params"], record.get("provenance", {})
+        pick = params.get("metric_for_best_model", "accuracy")
+        rows.append({
+            "run": run.name, "seed": params["seed"], "train_on": params["train_on"], "epochs": params["epochs"],
+            "batch_size": params["batch_size"], "learning_rate": params["learning_rate"], "picked_on": pick,
+            "validation_pick": record["validation"]["sentence"][pick],
+            **{name: record["test"]["sentence"][name] for name in _SCORES},
+            "train_seconds": record.get("train_seconds"), "eval_seconds": record.get("eval_seconds"),
+            "run_seconds": times.get(run.name), "cpu": provenance.get("cpu"),
+            "precision": provenance.get("precision", {}).get("used"),
+        })
+    if not rows:
+        raise FileNotFoundError(f"no finished run in {folder}: run the batch, or publish its runs there")
+    return pd.DataFrame(rows).sort_values("seed", kind="stable").reset_index(drop=True)
+
+
+def seed_sentences(folder: str | Path, seeds: pd.DataFrame) -> pd.DataFrame:
+    """The test sentences of ``seeds`` (from :func:`collect_seeds`): each seed's prediction in a column named
+    by its run, and the seeds' averaged probabilities with the ensemble's ``predicted`` class
+    (:func:`sst5.compare.ensemble_sentences`)."""
+    return ensemble_sentences([Path(folder) / run for run in seeds["run"]])
+
+
+def seed_ensemble(sentences: pd.DataFrame, seeds: pd.DataFrame) -> dict:
+    """The seeds' ensemble against the best member (by validation, see the module) on the same test sentences
+    (:func:`seed_sentences`): ``best`` (its run), ``scores`` (the ensemble's, per metric) and ``comparisons``
+    (per metric, :func:`sst5.stats.compare_runs`: a paired bootstrap over the sentences, McNemar's exact p for
+    accuracy)."""
+    best = seeds.loc[seeds["validation_pick"].idxmax(), "run"]
+    labels, predicted = sentences["label"].to_numpy(), sentences["predicted"].to_numpy()
+    comparisons = {metric: compare_runs(labels, predicted, sentences[best].to_numpy(), metric) for metric in _SCORES}
+    scores = {metric: comparison.difference + seeds.set_index("run").loc[best, metric]
+              for metric, comparison in comparisons.items()}
+    return {"best": best, "scores": scores, "comparisons": comparisons}
+
+
+def _signed(points: float) -> str:
+    return f"{points:+.1f}".replace("-", "−")
+
+
+def _minutes(seconds: float | None) -> str:
+    return "–" if seconds is None or pd.isna(seconds) else f"{seconds / 60:.0f}"
+
+
+def quality_report(folder: str | Path, target: str = TARGET) -> str:
+    """Markdown: the recipe, a table of each seed, the mean ± sd with its interval, the gap to ``target``
+    (a model of :data:`sst5.baselines.PUBLISHED`) and the seed ensemble against its best member.
+
+    Raises
+    ------
+    ValueError
+        ``folder`` holds runs of more than one recipe.
+    """
+    folder = Path(folder)
+    seeds = collect_seeds(folder)
+    recipes = seeds[["train_on", "epochs", "batch_size", "learning_rate"]].drop_duplicates()
+    if len(recipes) > 1:
+        raise ValueError(f"{folder} holds runs of {len(recipes)} recipes; report one recipe (one folder) at a time")
+    recipe, picked = recipes.iloc[0], _SCORES.get(seeds["picked_on"].iloc[0], seeds["picked_on"].iloc[0])
+    sentences = seed_sentences(folder, seeds)
+    labels, predictions = sentences["label"].to_numpy(), sentences[list(seeds["run"])].to_numpy().T
+    intervals = {metric: seed_mean_interval(labels, predictions, metric) for metric in _SCORES}
+    ensemble = seed_ensemble(sentences, seeds)
+    published = PUBLISHED.set_index("model").loc[target, "sentence_accuracy"]
+
+    def listed(column: str) -> str:
+        return ", ".join(seeds[column].dropna().unique()) or "not recorded"
+
+    def row(*cells) -> str:
+        return "| " + " | ".join(map(str, cells)) + " |"
+
+    spread = [f"{100 * seeds[m].mean():.1f} ± {100 * seeds[m].std():.1f}" for m in _SCORES]
+    lines = [f"`train_on={recipe.train_on}`, {recipe.epochs} epochs, batch {recipe.batch_size}, learning rate "
+             f"{recipe.learning_rate:g}, checkpoint picked on validation-sentence {picked}; CPU: {listed('cpu')}; "
+             f"precision: {listed('precision')}. Test sentences, %:", "",
+             row("run", "seed", *_SCORES.values(), "training min", "run min (batch wall)"), row(*["---"] * 7)]
+    lines += [row(f"`{r.run}`", r.seed, *(f"{100 * getattr(r, m):.1f}" for m in _SCORES), _minutes(r.train_seconds),
+                  _minutes(r.run_seconds)) for r in seeds.itertuples()]
+    lines += [row("**mean ± sd**", f"{len(seeds)} seeds", *(f"**{s}**" for s in spread[:2]), spread[2],
+                  f"{_minutes(seeds['train_seconds'].median())} (median)",
+                  f"{_minutes(seeds['run_seconds'].median())} (median)"),
+              row("95 % interval of the mean (seeds and sentences resampled)", "",
+                  *(f"[{100 * low:.1f}, {100 * high:.1f}]" for _, low, high in intervals.values()), "", ""),
+              row(f"ensemble of the {len(seeds)} seeds (averaged probabilities)", "",
+                  *(f"{100 * ensemble['scores'][m]:.1f}" for m in _SCORES), "", "")]
+    mean, low, high = (100 * value for value in intervals["accuracy"])
+    verdict = "met" if low >= published else "not met; the interval reaches it" if high >= published else "not met"
+    comparisons = "; ".join(describe_comparison(ensemble["comparisons"][m], "ensemble", "best member")
+                            for m in _SCORES)
+    lines += ["", f"**Against {target}'s {published:.1f} % accuracy: {mean:.1f} % is {_signed(mean - published)} "
+              f"points ({verdict}; the interval of the mean is [{low:.1f}, {high:.1f}]).** The ensemble against its "
+              f"best member (`{ensemble['best']}`, best validation {picked}), on the same test sentences (paired "
+              f"bootstrap over the sentences; McNemar's exact p for accuracy): {comparisons}."]
+    return "\n".join(lines) + "\n"

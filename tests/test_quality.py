@@ -1,0 +1,79 @@
+"""The seed report on real runs: the committed bf16 reference runs (cpu profile, seeds 42, 1 and 2)."""
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sst5.analysis import PROB_COLUMNS
+from sst5.batch import TIMES_FILE
+from sst5.quality import collect_seeds, quality_report, seed_ensemble, seed_sentences
+from sst5.runs import reference_runs_dir, write_json
+
+
+def _records(precision):
+    for folder in sorted(reference_runs_dir().iterdir()):
+        record = json.loads((folder / "metrics.json").read_text())
+        if record["provenance"]["precision"]["used"] == precision:
+            yield folder, record
+
+
+@pytest.fixture(scope="module")
+def bf16_runs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bf16")
+    for run, _ in _records("bf16"):
+        shutil.copytree(run, folder / run.name)
+    write_json(folder / TIMES_FILE, {run.name: 300.0 + i for i, (run, _) in enumerate(_records("bf16"))})
+    return folder
+
+
+def test_each_seed_as_recorded(bf16_runs):
+    seeds = collect_seeds(bf16_runs)
+    records = {run.name: record for run, record in _records("bf16")}
+    assert seeds["seed"].tolist() == [1, 2, 42]
+    for row in seeds.itertuples():
+        record = records[row.run]
+        assert row.accuracy == record["test"]["sentence"]["accuracy"]
+        assert row.validation_pick == record["validation"]["sentence"][record["params"]["metric_for_best_model"]]
+        assert row.precision == "bf16" and "Xeon" in row.cpu and row.run_seconds >= 300
+
+
+def test_the_ensemble_averages_probabilities_and_its_best_member_is_picked_on_validation(bf16_runs):
+    seeds = collect_seeds(bf16_runs)
+    sentences = seed_sentences(bf16_runs, seeds)
+    tables = [pd.read_parquet(bf16_runs / run / "predictions.parquet").query("is_root") for run in seeds["run"]]
+    average = np.mean([t[PROB_COLUMNS].to_numpy() for t in tables], axis=0)
+    labels = tables[0]["label"].to_numpy()
+    assert len(sentences) == 2210 and np.array_equal(sentences["predicted"], average.argmax(1))
+    result = seed_ensemble(sentences, seeds)
+    assert result["best"] == seeds.loc[seeds["validation_pick"].idxmax(), "run"]  # not the best on test
+    assert result["scores"]["accuracy"] == pytest.approx(np.mean(average.argmax(1) == labels))
+    comparison = result["comparisons"]["accuracy"]
+    best = seeds.set_index("run").loc[result["best"], "accuracy"]
+    assert comparison.difference == pytest.approx(result["scores"]["accuracy"] - best)
+    assert comparison.low < comparison.difference < comparison.high and comparison.p_value is not None
+
+
+def test_the_report_states_mean_interval_gap_and_ensemble(bf16_runs):
+    seeds = collect_seeds(bf16_runs)
+    report = quality_report(bf16_runs)
+    mean, sd = 100 * seeds["accuracy"].mean(), 100 * seeds["accuracy"].std()
+    assert f"**{mean:.1f} ± {sd:.1f}**" in report
+    assert f"55.5 % accuracy: {mean:.1f} % is −{55.5 - mean:.1f} points (not met" in report
+    assert "ensemble of the 3 seeds" in report and "ensemble − best member" in report
+    assert all(f"`{run}`" in report for run in seeds["run"]) and "Xeon" in report
+
+
+def test_one_recipe_per_report_and_an_empty_folder_is_named(bf16_runs, tmp_path):
+    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+        collect_seeds(tmp_path)
+    mixed = tmp_path / "mixed"
+    shutil.copytree(bf16_runs, mixed)
+    other = next(mixed.iterdir())
+    record = json.loads((other / "metrics.json").read_text())
+    record["params"]["epochs"] = 5
+    write_json(other / "metrics.json", record)
+    with pytest.raises(ValueError, match="2 recipes"):
+        quality_report(mixed)
