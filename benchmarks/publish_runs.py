@@ -4,7 +4,8 @@
 
 Each finished run folder of the batch becomes ``RESULTS/<run>/`` with its ``metrics.json`` (parameters, every
 metric, provenance, wall time) and ``predictions.parquet`` holding its test rows only (sentences and phrases:
-label, predicted class and the five probabilities), so that every figure reported from it can be recomputed.
+label, predicted class and the five probabilities), so that every figure reported from it can be recomputed;
+the batch's wall seconds per run (``batch_times.json``) are merged into ``RESULTS/batch_times.json``.
 ``benchmarks/results/cpu_profile`` also serves as the course's reference runs (``sst5.runs.REFERENCE_RUNS``), read by
 notebooks 04 and 05 before a user has a run of their own.
 """
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sst5.runs import METRICS_FILE, PREDICTIONS_FILE, is_finished, write_atomic
+from sst5.batch import TIMES_FILE
+from sst5.runs import METRICS_FILE, PREDICTIONS_FILE, is_finished, read_json, write_atomic, write_json
 
 
 def publish(run_dir: Path, results_dir: Path) -> Path:
@@ -44,6 +46,11 @@ def main():
         target = publish(run, args.results_dir)
         size = sum(f.stat().st_size for f in target.iterdir()) / 1e6
         print(f"{run.name} -> {target} ({size:.1f} MB)")
+    if (args.batch_dir / TIMES_FILE).is_file():
+        times = read_json(args.batch_dir / TIMES_FILE)
+        published = read_json(args.results_dir / TIMES_FILE) if (args.results_dir / TIMES_FILE).is_file() else {}
+        write_json(args.results_dir / TIMES_FILE, published | {run.name: times[run.name] for run in runs
+                                                               if run.name in times})
 
 
 if __name__ == "__main__":
