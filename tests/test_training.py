@@ -88,6 +88,13 @@ def test_notebook_03_writes_out_the_recipe_that_build_trainer_builds(smoke_run):
     assert used["learning_rate"] == cfg.learning_rate and used["warmup_steps"] == warmup_steps(cfg, 200) > 0
 
 
+def test_label_smoothing_reaches_the_trainer_and_stays_below_one():
+    assert training_arguments(resolve_config("smoke", label_smoothing=0.1), n_train=100).label_smoothing_factor == 0.1
+    assert training_arguments(resolve_config("smoke"), n_train=100).label_smoothing_factor == 0.0
+    with pytest.raises(ValueError, match="label_smoothing"):
+        resolve_config("smoke", label_smoothing=1.0)  # every label spread evenly: nothing left to learn
+
+
 @pytest.mark.slow
 def test_notebook_03_is_tracked_in_an_offline_clearml_session(smoke_run):
     sessions = [p for p in (smoke_run / "clearml" / "offline").iterdir() if p.is_dir()]

@@ -143,6 +143,8 @@ class RunConfig:
     warmup_ratio: float = _param(0.1, "share of training steps with a rising learning rate",
                                  allowed=Range(0, 1, high_open=True))
     weight_decay: float = _param(0.01, "AdamW weight decay", allowed=Range(0, 1))
+    label_smoothing: float = _param(0.0, "share of the label spread evenly over all classes (0: plain cross-entropy)",
+                                    allowed=Range(0, 1, high_open=True))
     early_stopping_patience: int | None = _param(
         None, "stop after this many epochs without a better validation score (unset: never)",
         allowed=Range(1, None))

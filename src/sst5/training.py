@@ -171,6 +171,7 @@ def training_arguments(config: RunConfig, n_train: int) -> TrainingArguments:
         per_device_eval_batch_size=2 * config.batch_size,
         learning_rate=config.learning_rate,
         weight_decay=config.weight_decay,
+        label_smoothing_factor=config.label_smoothing,
         lr_scheduler_type="linear",
         warmup_steps=warmup_steps(config, n_train),
         eval_strategy="epoch",
