@@ -38,6 +38,8 @@ def test_each_seed_as_recorded(bf16_runs):
         assert row.accuracy == record["test"]["sentence"]["accuracy"]
         assert row.validation_pick == record["validation"]["sentence"][record["params"]["metric_for_best_model"]]
         assert row.precision == "bf16" and "Xeon" in row.cpu and row.run_seconds >= 300
+        scored = [entry for entry in record["history"] if "macro_f1" in entry]
+        assert row.kept_epoch == max(scored, key=lambda entry: entry["macro_f1"])["epoch"]
 
 
 def test_the_ensemble_averages_probabilities_and_its_best_member_is_picked_on_validation(bf16_runs):

@@ -16,6 +16,7 @@ import pandas as pd
 from .baselines import PUBLISHED
 from .batch import TIMES_FILE
 from .compare import ensemble_sentences
+from .config import greater_is_better
 from .runs import METRICS_FILE, is_finished, read_json
 from .stats import compare_runs, describe_comparison, seed_mean_interval
 
@@ -26,10 +27,19 @@ TARGET = "BERT-large (Munikar et al. 2019)"
 _SCORES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "neighbour_rate": "neighbour rate"}
 
 
+def _kept_epoch(record: dict, pick: str) -> int | None:
+    """The epoch whose checkpoint the run kept: the best validation ``pick`` in its history."""
+    scored = [entry for entry in record.get("history", []) if pick in entry]
+    if not scored:
+        return None
+    best = (max if greater_is_better(pick) else min)(scored, key=lambda entry: entry[pick])
+    return int(best["epoch"])
+
+
 def collect_seeds(folder: str | Path) -> pd.DataFrame:
-    """One row per finished run in ``folder``, by seed: its recipe, validation and test sentence scores,
-    training, evaluation and batch wall seconds (``batch_times.json``, where the folder has one), CPU and
-    precision.
+    """One row per finished run in ``folder``, by seed: its recipe, validation and test sentence scores, the
+    epoch whose checkpoint it kept, training, evaluation and batch wall seconds (``batch_times.json``, where
+    the folder has one), CPU and precision.
 
     Raises
     ------
@@ -46,7 +56,7 @@ def collect_seeds(folder: str | Path) -> pd.DataFrame:
         rows.append({
             "run": run.name, "seed": params["seed"], "train_on": params["train_on"], "epochs": params["epochs"],
             "batch_size": params["batch_size"], "learning_rate": params["learning_rate"], "picked_on": pick,
-            "validation_pick": record["validation"]["sentence"][pick],
+            "validation_pick": record["validation"]["sentence"][pick], "kept_epoch": _kept_epoch(record, pick),
             **{name: record["test"]["sentence"][name] for name in _SCORES},
             "train_seconds": record.get("train_seconds"), "eval_seconds": record.get("eval_seconds"),
             "run_seconds": times.get(run.name), "cpu": provenance.get("cpu"),
@@ -116,16 +126,18 @@ def quality_report(folder: str | Path, target: str = TARGET) -> str:
     lines = [f"`train_on={recipe.train_on}`, {recipe.epochs} epochs, batch {recipe.batch_size}, learning rate "
              f"{recipe.learning_rate:g}, checkpoint picked on validation-sentence {picked}; CPU: {listed('cpu')}; "
              f"precision: {listed('precision')}. Test sentences, %:", "",
-             row("run", "seed", *_SCORES.values(), "training min", "run min (batch wall)"), row(*["---"] * 7)]
-    lines += [row(f"`{r.run}`", r.seed, *(f"{100 * getattr(r, m):.1f}" for m in _SCORES), _minutes(r.train_seconds),
-                  _minutes(r.run_seconds)) for r in seeds.itertuples()]
-    lines += [row("**mean ± sd**", f"{len(seeds)} seeds", *(f"**{s}**" for s in spread[:2]), spread[2],
+             row("run", "seed", *_SCORES.values(), "epoch kept", "training min", "run min (batch wall)"),
+             row(*["---"] * 8)]
+    lines += [row(f"`{r.run}`", r.seed, *(f"{100 * getattr(r, m):.1f}" for m in _SCORES),
+                  f"{r.kept_epoch} of {r.epochs}", _minutes(r.train_seconds), _minutes(r.run_seconds))
+              for r in seeds.itertuples()]
+    lines += [row("**mean ± sd**", f"{len(seeds)} seeds", *(f"**{s}**" for s in spread[:2]), spread[2], "",
                   f"{_minutes(seeds['train_seconds'].median())} (median)",
                   f"{_minutes(seeds['run_seconds'].median())} (median)"),
               row("95 % interval of the mean (seeds and sentences resampled)", "",
-                  *(f"[{100 * low:.1f}, {100 * high:.1f}]" for _, low, high in intervals.values()), "", ""),
+                  *(f"[{100 * low:.1f}, {100 * high:.1f}]" for _, low, high in intervals.values()), "", "", ""),
               row(f"ensemble of the {len(seeds)} seeds (averaged probabilities)", "",
-                  *(f"{100 * ensemble['scores'][m]:.1f}" for m in _SCORES), "", "")]
+                  *(f"{100 * ensemble['scores'][m]:.1f}" for m in _SCORES), "", "", "")]
     mean, low, high = (100 * value for value in intervals["accuracy"])
     verdict = "met" if low >= published else "not met; the interval reaches it" if high >= published else "not met"
     comparisons = "; ".join(describe_comparison(ensemble["comparisons"][m], "ensemble", "best member")
