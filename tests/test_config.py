@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+import sst5.config
 from sst5.batch import plan_runs
 from sst5.config import (
     COLAB_COURSE_DIR,
     COURSE_DIR_ENV,
+    MODEL_LISTS,
     PROFILES,
     RUN_PARAMETERS,
     RunConfig,
@@ -67,6 +69,14 @@ def test_every_numeric_parameter_has_a_range():
     for name in numeric:
         with pytest.raises(ValueError, match=rf"parameter {name}=-1(\.0)? is out of range; allowed: "):
             resolve_config("smoke", **{name: -1})
+
+
+def test_the_shipped_lists_are_the_listed_ones_and_the_phrase_recipe_plans_its_seeds():
+    folder = Path(sst5.config.__file__).parent / "model_lists"
+    assert sorted(MODEL_LISTS) == sorted(p.stem for p in folder.glob("*.txt"))
+    specs = plan_runs(read_model_list("cpu-phrases"), {}, "cpu")
+    assert [spec.params["seed"] for spec in specs] == [42, 1, 2] and len({spec.name for spec in specs}) == 3
+    assert all(spec.params["train_on"] == "distinct_phrases" for spec in specs)
 
 
 def test_gpu_list_covers_the_bert_family():

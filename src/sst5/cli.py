@@ -19,6 +19,8 @@ import typing
 from collections.abc import Sequence
 from pathlib import Path
 
+from .config import MODEL_LISTS
+
 __all__ = ["batch", "course", "study", "enqueue", "clearml_runner"]
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED = 1, 2, 3
@@ -40,7 +42,7 @@ class _ParametersHelp(argparse.Action):
 def _batch_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", required=True,
-                        help="model list file, or a shipped list: smoke, cpu, cpu-large, gpu")
+                        help=f"model list file, or a shipped list: {', '.join(MODEL_LISTS)}")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="notebook-03 parameter for every run (repeatable); see --help-parameters")
     parser.add_argument("--help-parameters", action=_ParametersHelp)

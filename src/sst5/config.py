@@ -37,6 +37,7 @@ __all__ = [
     "LOWER_IS_BETTER",
     "greater_is_better",
     "TFIDF_SETTINGS",
+    "MODEL_LISTS",
     "TRACKERS",
     "REPO_SLUG",
     "REPO_BRANCH",
@@ -71,6 +72,8 @@ HEADLINE_METRICS = ("accuracy", "macro_f1", "balanced_accuracy", "neighbour_rate
 LOWER_IS_BETTER = frozenset({"loss", "mean_abs_distance"})
 #: Notebook 01's TF-IDF baseline, as picked on validation sentences by ``benchmarks/tune_tfidf.py``
 #: (see :func:`sst5.baselines.tune_tfidf`).
+#: The model lists the package ships (``src/sst5/model_lists/<name>.txt``), named by their profile.
+MODEL_LISTS: tuple[str, ...] = ("smoke", "cpu", "cpu-phrases", "cpu-large", "gpu")
 TFIDF_SETTINGS = {"C": 4.0, "class_weight": None, "char_ngrams": True}
 #: Experiment trackers (the Trainer's ``report_to`` names); ClearML runs offline without a server.
 TRACKERS = ("clearml", "tensorboard", "wandb", "none")
@@ -161,7 +164,7 @@ class RunConfig:
     tracker: str = _param("clearml", "experiment tracker (ClearML runs offline without a server)",
                           allowed=TRACKERS)
     progress: bool = _param(True, "tqdm progress bars (batch runs switch them off)")
-    models: str = _param("cpu", "model list of batch runs: a file or a shipped list (smoke, cpu, cpu-large, gpu)",
+    models: str = _param("cpu", f"model list of batch runs: a file or a shipped list ({', '.join(MODEL_LISTS)})",
                          run=False)
     tfidf_max_phrases: int | None = _param(None, "cap on training phrases of notebook 01's TF-IDF baseline",
                                            allowed=Range(1, None), run=False)
@@ -325,14 +328,14 @@ def resolve_config(profile: str | None = None, **params: object) -> RunConfig:
 
 
 def model_list_path(name_or_path: str) -> Path:
-    """Path of a model list: a shipped list's name (``smoke``, ``cpu``, ``cpu-large``, ``gpu``) or a file path."""
+    """Path of a model list: a shipped list's name (:data:`MODEL_LISTS`) or a file path."""
     shipped = Path(__file__).parent / "model_lists" / f"{name_or_path}.txt"
     if shipped.is_file():
         return shipped
     path = Path(name_or_path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(
-            f"model list {name_or_path!r} is neither a shipped list (smoke, cpu, cpu-large, gpu) nor a readable file"
+            f"model list {name_or_path!r} is neither a shipped list ({', '.join(MODEL_LISTS)}) nor a readable file"
         )
     return path
 
