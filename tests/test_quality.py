@@ -9,7 +9,7 @@ import pytest
 
 from sst5.analysis import PROB_COLUMNS
 from sst5.batch import TIMES_FILE
-from sst5.quality import collect_seeds, quality_report, seed_ensemble, seed_sentences
+from sst5.quality import collect_seeds, idea_report, quality_report, seed_ensemble, seed_sentences
 from sst5.runs import reference_runs_dir, write_json
 
 
@@ -79,3 +79,21 @@ def test_one_recipe_per_report_and_an_empty_folder_is_named(bf16_runs, tmp_path)
     write_json(other / "metrics.json", record)
     with pytest.raises(ValueError, match="2 recipes"):
         quality_report(mixed)
+
+
+def test_an_idea_is_compared_with_the_recipe_run_of_its_seed(bf16_runs, tmp_path):
+    # The float32 runs as "the recipe", bf16 seed 42 as "the idea": they differ by mixed_precision only.
+    recipe, idea = tmp_path / "recipe", tmp_path / "idea"
+    for run, _ in _records("float32"):
+        shutil.copytree(run, recipe / run.name)
+    seed42 = next(run for run in bf16_runs.iterdir() if "seed42" in run.name)
+    shutil.copytree(seed42, idea / seed42.name)
+    report = idea_report(idea, recipe)
+    ideas, recipes = collect_seeds(idea), collect_seeds(recipe).set_index("seed")
+    difference = 100 * (ideas["accuracy"].iloc[0] - recipes.loc[42, "accuracy"])
+    assert "| `mixed_precision=True` | 42 |" in report
+    assert f"{difference:+.1f} points".replace("-", "−") in report and "p = " in report
+    assert f"spread by {100 * recipes['accuracy'].std():.1f} points" in report
+    shutil.rmtree(recipe / recipes.loc[42, "run"])
+    with pytest.raises(ValueError, match="seed 42"):
+        idea_report(idea, recipe)

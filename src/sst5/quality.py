@@ -1,6 +1,7 @@
 """One recipe's quality over seeds, from its finished run folders (a batch folder, or runs published with
 ``benchmarks/publish_runs.py``): each seed's scores, their mean ± sd with a two-level bootstrap interval, the
-gap to a published figure, and the ensemble of the seeds against its best member.
+gap to a published figure, and the ensemble of the seeds against its best member; and single-seed ideas
+(another loss, schedule, ...) against the recipe's run of the same seed (:func:`idea_report`).
 
 The best member is the seed with the best validation-sentence score on the metric that picked each run's
 checkpoint (``metric_for_best_model``), never the best on test. The README's phrase-recipe section is
@@ -20,7 +21,7 @@ from .config import greater_is_better
 from .runs import METRICS_FILE, is_finished, read_json
 from .stats import compare_runs, describe_comparison, seed_mean_interval
 
-__all__ = ["TARGET", "collect_seeds", "seed_sentences", "seed_ensemble", "quality_report"]
+__all__ = ["TARGET", "collect_seeds", "seed_sentences", "seed_ensemble", "quality_report", "idea_report"]
 
 #: The published figure the phrase recipe is measured against (test sentences, trained on phrases).
 TARGET = "BERT-large (Munikar et al. 2019)"
@@ -146,4 +147,45 @@ def quality_report(folder: str | Path, target: str = TARGET) -> str:
               f"points ({verdict}; the interval of the mean is [{low:.1f}, {high:.1f}]).** The ensemble against its "
               f"best member (`{ensemble['best']}`, best validation {picked}), on the same test sentences (paired "
               f"bootstrap over the sentences; McNemar's exact p for accuracy): {comparisons}."]
+    return "\n".join(lines) + "\n"
+
+
+def _changes(params: dict, reference: dict) -> str:
+    ignored = {"output_dir", "progress", "tracker"}
+    changed = {k: v for k, v in params.items() if k not in ignored and reference.get(k) != v}
+    return ", ".join(f"`{k}={v}`" for k, v in sorted(changed.items())) or "nothing"
+
+
+def idea_report(ideas: str | Path, recipe: str | Path) -> str:
+    """Markdown: each finished run in ``ideas`` against the run of ``recipe`` with the same seed, on the same
+    test sentences (:func:`sst5.stats.compare_runs`: paired bootstrap, McNemar's exact p for accuracy), with what
+    it changed and the recipe's seed-to-seed spread for scale (one seed a side leaves that spread out).
+
+    Raises
+    ------
+    ValueError
+        An idea's seed has no run in ``recipe``.
+    """
+    ideas, recipe = Path(ideas), Path(recipe)
+    tried, reference = collect_seeds(ideas), collect_seeds(recipe).set_index("seed")
+    lines = ["| what changed | seed | accuracy | macro-F1 | idea − recipe, accuracy | idea − recipe, macro-F1 |",
+             "|---|---|---|---|---|---|"]
+    for idea in tried.itertuples():
+        if idea.seed not in reference.index:
+            raise ValueError(f"idea {idea.run} has seed {idea.seed}, which {recipe} has no run of; run the recipe "
+                             "with that seed first")
+        base = reference.loc[idea.seed, "run"]
+        sentences = ensemble_sentences([ideas / idea.run, recipe / base])
+        labels = sentences["label"].to_numpy()
+        differences = []
+        for metric in ("accuracy", "macro_f1"):
+            comparison = compare_runs(labels, sentences[idea.run].to_numpy(), sentences[base].to_numpy(), metric)
+            differences.append(describe_comparison(comparison, "idea", "recipe").split(" = ", 1)[1])  # no name
+        params = read_json(ideas / idea.run / METRICS_FILE)["params"]
+        lines.append(f"| {_changes(params, read_json(recipe / base / METRICS_FILE)['params'])} | {idea.seed} | "
+                     f"{100 * idea.accuracy:.1f} | {100 * idea.macro_f1:.1f} | {differences[0]} | {differences[1]} |")
+    spread = 100 * reference["accuracy"].std()
+    lines += ["", f"One seed a side: the recipe's {len(reference)} seeds spread by {spread:.1f} points of accuracy "
+              "(sd), which these intervals (test sentences resampled) leave out; a difference inside about twice "
+              "that spread is not evidence either way until the idea has as many seeds."]
     return "\n".join(lines) + "\n"
