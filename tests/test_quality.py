@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from sst5.analysis import PROB_COLUMNS
+from sst5.baselines import PUBLISHED
 from sst5.batch import TIMES_FILE
-from sst5.quality import collect_seeds, idea_report, quality_report, seed_ensemble, seed_sentences
+from sst5.quality import collect_seeds, idea_report, quality_report, quality_table, seed_ensemble, seed_sentences
 from sst5.runs import reference_runs_dir, write_json
 
 
@@ -97,3 +98,14 @@ def test_an_idea_is_compared_with_the_recipe_run_of_its_seed(bf16_runs, tmp_path
     shutil.rmtree(recipe / recipes.loc[42, "run"])
     with pytest.raises(ValueError, match="seed 42"):
         idea_report(idea, recipe)
+
+
+def test_the_quality_table_keeps_a_precision_and_lists_the_literature_with_its_protocol():
+    table = quality_table([("sentences, bf16", reference_runs_dir(), "bf16"),
+                           ("sentences, float32", reference_runs_dir(), "float32")])
+    for precision in ("bf16", "float32"):
+        accuracy = [record["test"]["sentence"]["accuracy"] for _, record in _records(precision)]
+        row = next(line for line in table.splitlines() if line.startswith(f"| sentences, {precision} |"))
+        assert f"**{100 * np.mean(accuracy):.1f} ± {100 * np.std(accuracy, ddof=1):.1f}**" in row
+        assert row.count("; " + precision) == 1 and "| 1, 2, 42 |" in row
+    assert all(f"| {model} | {protocol} |" in table for model, protocol in PUBLISHED[["model", "protocol"]].values)

@@ -10,6 +10,7 @@ written from :func:`quality_report` (``scripts/update_readme.py``, from ``benchm
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +22,8 @@ from .config import greater_is_better
 from .runs import METRICS_FILE, is_finished, read_json
 from .stats import compare_runs, describe_comparison, seed_mean_interval
 
-__all__ = ["TARGET", "collect_seeds", "seed_sentences", "seed_ensemble", "quality_report", "idea_report"]
+__all__ = ["TARGET", "collect_seeds", "seed_sentences", "seed_ensemble", "quality_report", "quality_table",
+           "idea_report"]
 
 #: The published figure the phrase recipe is measured against (test sentences, trained on phrases).
 TARGET = "BERT-large (Munikar et al. 2019)"
@@ -96,6 +98,24 @@ def _minutes(seconds: float | None) -> str:
     return "–" if seconds is None or pd.isna(seconds) else f"{seconds / 60:.0f}"
 
 
+def _summary(folder: Path, seeds: pd.DataFrame) -> dict:
+    """What the report and the table state of one recipe's seeds: ``intervals`` (per metric: mean, low, high),
+    ``ensemble`` (:func:`seed_ensemble`), and the recipe's CPU and precision as recorded."""
+    sentences = seed_sentences(folder, seeds)
+    labels, predictions = sentences["label"].to_numpy(), sentences[list(seeds["run"])].to_numpy().T
+    return {"intervals": {metric: seed_mean_interval(labels, predictions, metric) for metric in _SCORES},
+            "ensemble": seed_ensemble(sentences, seeds),
+            **{column: ", ".join(seeds[column].dropna().unique()) or "not recorded" for column in ("cpu", "precision")}}
+
+
+def _row(*cells) -> str:
+    return "| " + " | ".join(map(str, cells)) + " |"
+
+
+def _mean_sd(seeds: pd.DataFrame, metric: str) -> str:
+    return f"{100 * seeds[metric].mean():.1f} ± {100 * seeds[metric].std():.1f}"
+
+
 def quality_report(folder: str | Path, target: str = TARGET) -> str:
     """Markdown: the recipe, a table of each seed, the mean ± sd with its interval, the gap to ``target``
     (a model of :data:`sst5.baselines.PUBLISHED`) and the seed ensemble against its best member.
@@ -111,34 +131,26 @@ def quality_report(folder: str | Path, target: str = TARGET) -> str:
     if len(recipes) > 1:
         raise ValueError(f"{folder} holds runs of {len(recipes)} recipes; report one recipe (one folder) at a time")
     recipe, picked = recipes.iloc[0], _SCORES.get(seeds["picked_on"].iloc[0], seeds["picked_on"].iloc[0])
-    sentences = seed_sentences(folder, seeds)
-    labels, predictions = sentences["label"].to_numpy(), sentences[list(seeds["run"])].to_numpy().T
-    intervals = {metric: seed_mean_interval(labels, predictions, metric) for metric in _SCORES}
-    ensemble = seed_ensemble(sentences, seeds)
+    summary = _summary(folder, seeds)
+    intervals, ensemble = summary["intervals"], summary["ensemble"]
     published = PUBLISHED.set_index("model").loc[target, "sentence_accuracy"]
 
-    def listed(column: str) -> str:
-        return ", ".join(seeds[column].dropna().unique()) or "not recorded"
-
-    def row(*cells) -> str:
-        return "| " + " | ".join(map(str, cells)) + " |"
-
-    spread = [f"{100 * seeds[m].mean():.1f} ± {100 * seeds[m].std():.1f}" for m in _SCORES]
     lines = [f"`train_on={recipe.train_on}`, {recipe.epochs} epochs, batch {recipe.batch_size}, learning rate "
-             f"{recipe.learning_rate:g}, checkpoint picked on validation-sentence {picked}; CPU: {listed('cpu')}; "
-             f"precision: {listed('precision')}. Test sentences, %:", "",
-             row("run", "seed", *_SCORES.values(), "epoch kept", "training min", "run min (batch wall)"),
-             row(*["---"] * 8)]
-    lines += [row(f"`{r.run}`", r.seed, *(f"{100 * getattr(r, m):.1f}" for m in _SCORES),
-                  f"{r.kept_epoch} of {r.epochs}", _minutes(r.train_seconds), _minutes(r.run_seconds))
+             f"{recipe.learning_rate:g}, checkpoint picked on validation-sentence {picked}; CPU: {summary['cpu']}; "
+             f"precision: {summary['precision']}. Test sentences, %:", "",
+             _row("run", "seed", *_SCORES.values(), "epoch kept", "training min", "run min (batch wall)"),
+             _row(*["---"] * 8)]
+    lines += [_row(f"`{r.run}`", r.seed, *(f"{100 * getattr(r, m):.1f}" for m in _SCORES),
+                   f"{r.kept_epoch} of {r.epochs}", _minutes(r.train_seconds), _minutes(r.run_seconds))
               for r in seeds.itertuples()]
-    lines += [row("**mean ± sd**", f"{len(seeds)} seeds", *(f"**{s}**" for s in spread[:2]), spread[2], "",
-                  f"{_minutes(seeds['train_seconds'].median())} (median)",
-                  f"{_minutes(seeds['run_seconds'].median())} (median)"),
-              row("95 % interval of the mean (seeds and sentences resampled)", "",
-                  *(f"[{100 * low:.1f}, {100 * high:.1f}]" for _, low, high in intervals.values()), "", "", ""),
-              row(f"ensemble of the {len(seeds)} seeds (averaged probabilities)", "",
-                  *(f"{100 * ensemble['scores'][m]:.1f}" for m in _SCORES), "", "", "")]
+    spread = [_mean_sd(seeds, m) for m in _SCORES]
+    lines += [_row("**mean ± sd**", f"{len(seeds)} seeds", *(f"**{s}**" for s in spread[:2]), spread[2], "",
+                   f"{_minutes(seeds['train_seconds'].median())} (median)",
+                   f"{_minutes(seeds['run_seconds'].median())} (median)"),
+              _row("95 % interval of the mean (seeds and sentences resampled)", "",
+                   *(f"[{100 * low:.1f}, {100 * high:.1f}]" for _, low, high in intervals.values()), "", "", ""),
+              _row(f"ensemble of the {len(seeds)} seeds (averaged probabilities)", "",
+                   *(f"{100 * ensemble['scores'][m]:.1f}" for m in _SCORES), "", "", "")]
     mean, low, high = (100 * value for value in intervals["accuracy"])
     verdict = "met" if low >= published else "not met; the interval reaches it" if high >= published else "not met"
     comparisons = "; ".join(describe_comparison(ensemble["comparisons"][m], "ensemble", "best member")
@@ -147,6 +159,28 @@ def quality_report(folder: str | Path, target: str = TARGET) -> str:
               f"points ({verdict}; the interval of the mean is [{low:.1f}, {high:.1f}]).** The ensemble against its "
               f"best member (`{ensemble['best']}`, best validation {picked}), on the same test sentences (paired "
               f"bootstrap over the sentences; McNemar's exact p for accuracy): {comparisons}."]
+    return "\n".join(lines) + "\n"
+
+
+def quality_table(recipes: Sequence[tuple[str, str | Path, str | None]]) -> str:
+    """Markdown: one row per recipe measured here, from its committed runs, then the published figures with
+    their protocol (:data:`sst5.baselines.PUBLISHED`). ``recipes`` holds ``(what, folder, precision)``: a
+    description with its command, the runs' folder, and the precision to keep of them (None: every run)."""
+    lines = [_row("measured here (test sentences, %)", "seeds", "accuracy: mean ± sd [95 % interval]", "macro-F1",
+                  "ensemble of the seeds, accuracy", "CPU; precision", "training min a run (median)"),
+             _row(*["---"] * 7)]
+    for what, folder, precision in recipes:
+        seeds = collect_seeds(folder)
+        if precision is not None:
+            seeds = seeds[seeds["precision"] == precision].reset_index(drop=True)
+        summary = _summary(Path(folder), seeds)
+        _, low, high = summary["intervals"]["accuracy"]
+        lines.append(_row(what, ", ".join(map(str, seeds["seed"])),
+                          f"**{_mean_sd(seeds, 'accuracy')}** [{100 * low:.1f}, {100 * high:.1f}]",
+                          _mean_sd(seeds, "macro_f1"), f"{100 * summary['ensemble']['scores']['accuracy']:.1f}",
+                          f"{summary['cpu']}; {summary['precision']}", _minutes(seeds["train_seconds"].median())))
+    lines += ["", _row("published (as reported)", "protocol", "accuracy"), _row(*["---"] * 3)]
+    lines += [_row(r.model, r.protocol, f"{r.sentence_accuracy:.1f}") for r in PUBLISHED.itertuples()]
     return "\n".join(lines) + "\n"
 
 
