@@ -10,7 +10,15 @@ import pytest
 from sst5.analysis import PROB_COLUMNS
 from sst5.baselines import PUBLISHED
 from sst5.batch import TIMES_FILE
-from sst5.quality import collect_seeds, idea_report, quality_report, quality_table, seed_ensemble, seed_sentences
+from sst5.quality import (
+    collect_seeds,
+    idea_report,
+    quality_report,
+    quality_table,
+    recipe_difference,
+    seed_ensemble,
+    seed_sentences,
+)
 from sst5.runs import reference_runs_dir, write_json
 
 
@@ -109,3 +117,15 @@ def test_the_quality_table_keeps_a_precision_and_lists_the_literature_with_its_p
         assert f"**{100 * np.mean(accuracy):.1f} ± {100 * np.std(accuracy, ddof=1):.1f}**" in row
         assert row.count("; " + precision) == 1 and "| 1, 2, 42 |" in row
     assert all(f"| {model} | {protocol} |" in table for model, protocol in PUBLISHED[["model", "protocol"]].values)
+
+
+def test_two_recipes_are_compared_over_their_seeds_on_the_same_sentences(bf16_runs):
+    bf16, float32 = ("bf16", reference_runs_dir(), "bf16"), ("float32", reference_runs_dir(), "float32")
+    statement = recipe_difference(bf16, float32)
+    accuracy = {p: np.mean([r["test"]["sentence"]["accuracy"] for _, r in _records(p)]) for p in ("bf16", "float32")}
+    difference = f"{100 * (accuracy['bf16'] - accuracy['float32']):+.1f}".replace("-", "−")
+    assert statement.startswith(f"accuracy: bf16 − float32 = {difference} points [")
+    assert "macro-F1: bf16 − float32" in statement and statement.count("p = ") == 3
+    assert recipe_difference(("bf16", bf16_runs, None), float32) == statement  # the same runs, from their own folder
+    with pytest.raises(ValueError, match="both hold"):
+        recipe_difference(bf16, ("bf16 again", bf16_runs, None))

@@ -1,7 +1,8 @@
 """One recipe's quality over seeds, from its finished run folders (a batch folder, or runs published with
 ``benchmarks/publish_runs.py``): each seed's scores, their mean ± sd with a two-level bootstrap interval, the
 gap to a published figure, and the ensemble of the seeds against its best member; and single-seed ideas
-(another loss, schedule, ...) against the recipe's run of the same seed (:func:`idea_report`).
+(another loss, schedule, ...) against the recipe's run of the same seed (:func:`idea_report`), and two
+recipes' seeds against each other (:func:`recipe_difference`).
 
 The best member is the seed with the best validation-sentence score on the metric that picked each run's
 checkpoint (``metric_for_best_model``), never the best on test. The README's phrase-recipe section is
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .baselines import PUBLISHED
@@ -23,10 +25,13 @@ from .runs import METRICS_FILE, is_finished, read_json
 from .stats import compare_runs, describe_comparison, seed_mean_interval
 
 __all__ = ["TARGET", "collect_seeds", "seed_sentences", "seed_ensemble", "quality_report", "quality_table",
-           "idea_report"]
+           "recipe_difference", "idea_report"]
 
 #: The published figure the phrase recipe is measured against (test sentences, trained on phrases).
 TARGET = "BERT-large (Munikar et al. 2019)"
+#: A recipe measured here: its name (or description), the folder of its runs, the precision to keep of them
+#: (as recorded; None: every run).
+Recipe = tuple[str, str | Path, str | None]
 _SCORES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "neighbour_rate": "neighbour rate"}
 
 
@@ -108,6 +113,10 @@ def _summary(folder: Path, seeds: pd.DataFrame) -> dict:
             **{column: ", ".join(seeds[column].dropna().unique()) or "not recorded" for column in ("cpu", "precision")}}
 
 
+def _in_precision(seeds: pd.DataFrame, precision: str | None) -> pd.DataFrame:
+    return seeds if precision is None else seeds[seeds["precision"] == precision].reset_index(drop=True)
+
+
 def _row(*cells) -> str:
     return "| " + " | ".join(map(str, cells)) + " |"
 
@@ -135,9 +144,11 @@ def quality_report(folder: str | Path, target: str = TARGET) -> str:
     intervals, ensemble = summary["intervals"], summary["ensemble"]
     published = PUBLISHED.set_index("model").loc[target, "sentence_accuracy"]
 
-    lines = [f"`train_on={recipe.train_on}`, {recipe.epochs} epochs, batch {recipe.batch_size}, learning rate "
-             f"{recipe.learning_rate:g}, checkpoint picked on validation-sentence {picked}; CPU: {summary['cpu']}; "
-             f"precision: {summary['precision']}. Test sentences, %:", "",
+    epochs = f"{recipe.epochs} epoch" + ("s" if recipe.epochs != 1 else "")
+    rate = np.format_float_scientific(recipe.learning_rate, trim="-", exp_digits=1)  # 1e-4, not 0.0001
+    lines = [f"`train_on={recipe.train_on}`, {epochs}, batch {recipe.batch_size}, learning rate {rate}, checkpoint "
+             f"picked on validation-sentence {picked}; CPU: {summary['cpu']}; precision: {summary['precision']}. "
+             "Test sentences, %:", "",
              _row("run", "seed", *_SCORES.values(), "epoch kept", "training min", "run min (batch wall)"),
              _row(*["---"] * 8)]
     lines += [_row(f"`{r.run}`", r.seed, *(f"{100 * getattr(r, m):.1f}" for m in _SCORES),
@@ -162,7 +173,7 @@ def quality_report(folder: str | Path, target: str = TARGET) -> str:
     return "\n".join(lines) + "\n"
 
 
-def quality_table(recipes: Sequence[tuple[str, str | Path, str | None]]) -> str:
+def quality_table(recipes: Sequence[Recipe]) -> str:
     """Markdown: one row per recipe measured here, from its committed runs, then the published figures with
     their protocol (:data:`sst5.baselines.PUBLISHED`). ``recipes`` holds ``(what, folder, precision)``: a
     description with its command, the runs' folder, and the precision to keep of them (None: every run)."""
@@ -170,9 +181,7 @@ def quality_table(recipes: Sequence[tuple[str, str | Path, str | None]]) -> str:
                   "ensemble of the seeds, accuracy", "CPU; precision", "training min a run (median)"),
              _row(*["---"] * 7)]
     for what, folder, precision in recipes:
-        seeds = collect_seeds(folder)
-        if precision is not None:
-            seeds = seeds[seeds["precision"] == precision].reset_index(drop=True)
+        seeds = _in_precision(collect_seeds(folder), precision)
         summary = _summary(Path(folder), seeds)
         _, low, high = summary["intervals"]["accuracy"]
         lines.append(_row(what, ", ".join(map(str, seeds["seed"])),
@@ -182,6 +191,30 @@ def quality_table(recipes: Sequence[tuple[str, str | Path, str | None]]) -> str:
     lines += ["", _row("published (as reported)", "protocol", "accuracy"), _row(*["---"] * 3)]
     lines += [_row(r.model, r.protocol, f"{r.sentence_accuracy:.1f}") for r in PUBLISHED.itertuples()]
     return "\n".join(lines) + "\n"
+
+
+def recipe_difference(recipe_a: Recipe, recipe_b: Recipe) -> str:
+    """Markdown: recipe A's seeds against recipe B's on the same test sentences, one sentence per metric
+    (:func:`sst5.stats.compare_runs`: the difference of the seeds' means, a two-level bootstrap interval over
+    seeds and sentences, Welch's p over the seeds). Each recipe is ``(name, folder, precision)``, as in
+    :func:`quality_table`: its name, the runs' folder, and the precision to keep of them (None: every run).
+
+    Raises
+    ------
+    ValueError
+        A run is on both sides.
+    """
+    (a, folder_a, precision_a), (b, folder_b, precision_b) = recipe_a, recipe_b
+    seeds_a = _in_precision(collect_seeds(folder_a), precision_a)
+    seeds_b = _in_precision(collect_seeds(folder_b), precision_b)
+    if shared := sorted(set(seeds_a["run"]) & set(seeds_b["run"])):
+        raise ValueError(f"{a} and {b} both hold {', '.join(shared)}; compare two different recipes")
+    sentences = ensemble_sentences([Path(folder_a) / run for run in seeds_a["run"]] +
+                                   [Path(folder_b) / run for run in seeds_b["run"]])
+    labels = sentences["label"].to_numpy()
+    side_a, side_b = (sentences[list(seeds["run"])].to_numpy().T for seeds in (seeds_a, seeds_b))
+    return "; ".join(describe_comparison(compare_runs(labels, side_a, side_b, metric), a, b)
+                     for metric in _SCORES) + "."
 
 
 def _changes(params: dict, reference: dict) -> str:
