@@ -12,10 +12,47 @@ import re
 import sys
 from pathlib import Path
 
+from sst5.quality import idea_report, quality_report, quality_table, recipe_difference
 from sst5.study import load_study, study_report
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-SECTIONS = {"schedule-study": lambda: study_report(load_study())}
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+RESULTS = ROOT / "benchmarks" / "results"
+#: The quality table's rows: what was run (with its command), the committed runs, the precision kept of them.
+QUALITY_RECIPES = [
+    ("sentences, 3 epochs, batch 32, lr 1e-4 (cpu profile: `make course`, `sst5-batch --models cpu`)",
+     RESULTS / "cpu_profile", "bf16"),
+    ("the same in float32 (`--param mixed_precision=false`)", RESULTS / "cpu_profile", "float32"),
+    ("distinct phrases, 1 epoch, batch 128, lr 1e-4 (`sst5-batch --models cpu-phrases --profile cpu`)",
+     RESULTS / "quality_phrases", None),
+]
+#: Recipes compared over their seeds on the same test sentences: (A, B), each (name, folder, precision).
+QUALITY_DIFFERENCES = [
+    (("phrases, 1 epoch", RESULTS / "quality_phrases", None), ("sentences, 3 epochs", RESULTS / "cpu_profile", "bf16")),
+]
+IDEAS_COMMAND = ("sst5-batch --models benchmarks/quality_ideas.txt --profile cpu --out runs/quality-ideas\n"
+                 "python benchmarks/publish_runs.py runs/quality-ideas benchmarks/results/quality_ideas\n"
+                 "python scripts/update_readme.py")
+
+
+def ideas_section(folder: Path) -> str:
+    """The one-seed ideas against the phrase recipe, or how to run them where none is committed yet."""
+    if folder.is_dir():
+        return idea_report(folder, RESULTS / "quality_phrases")
+    return f"No idea run is committed yet. To measure them:\n\n```bash\n{IDEAS_COMMAND}\n```\n"
+
+
+def differences_section() -> str:
+    return "".join(f"- {recipe_difference(a, b)}\n" for a, b in QUALITY_DIFFERENCES)
+
+
+SECTIONS = {
+    "quality-table": lambda: quality_table(QUALITY_RECIPES),
+    "quality-phrases": lambda: quality_report(RESULTS / "quality_phrases"),
+    "quality-differences": differences_section,
+    "quality-ideas": lambda: ideas_section(RESULTS / "quality_ideas"),
+    "schedule-study": lambda: study_report(load_study()),
+}
 
 
 def updated(text: str) -> str:
