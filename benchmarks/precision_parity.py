@@ -7,14 +7,13 @@ the course's seed-level statistics, plus how much of each run's wall time its ev
 Per precision (what each run's provenance recorded): seeds, test-sentence accuracy and macro-F1 (mean ± sd),
 median training and evaluation seconds and the batch's wall seconds per run; then bf16 − float32 on the same
 test sentences: a two-level bootstrap interval over seeds and sentences with Welch's p over the seeds
-(:func:`sst5.stats.compare_runs`).
+(:func:`sst5.quality.recipe_difference`).
 """
 
 import argparse
 from pathlib import Path
 
-from sst5.quality import collect_seeds, seed_sentences
-from sst5.stats import PAIRED_METRICS, compare_runs, describe_comparison
+from sst5.quality import collect_seeds, recipe_difference
 
 
 def main():
@@ -31,13 +30,7 @@ def main():
               f"{group['eval_seconds'].median():.0f} s, run {group['run_seconds'].median():.0f} s "
               f"(evaluation {100 * share.median():.1f} % of a run's wall time)")
     if {"bf16", "float32"} <= set(runs["precision"]):
-        sentences = seed_sentences(args.batch_dir, runs)
-        bf16, float32 = (sentences[list(runs.loc[runs["precision"] == p, "run"])].to_numpy().T
-                         for p in ("bf16", "float32"))
-        for metric in PAIRED_METRICS:
-            comparison = compare_runs(sentences["label"].to_numpy(), bf16, float32, metric)
-            print(describe_comparison(comparison, "bf16", "float32"), f"({comparison.method})")
-
+        print(recipe_difference(("bf16", args.batch_dir, "bf16"), ("float32", args.batch_dir, "float32")))
 
 if __name__ == "__main__":
     main()
