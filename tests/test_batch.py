@@ -214,30 +214,57 @@ def test_colab_launcher_fails_loudly_and_notebook_05_survives_when_every_model_f
     assert list(read_json(out / "failures.json").values())[0]["model"] == BROKEN
 
 
-def test_enqueue_clones_one_task_per_model_with_its_parameters():
+@pytest.fixture
+def clearml_server(monkeypatch):
+    """A configured server, the SDK's calls to it mocked (none can run here): the template, queues, clones."""
+    monkeypatch.setattr("sst5.tracking.clearml_is_configured", lambda: True)
     with mock.patch("clearml.Task.get_task") as get_task, mock.patch("clearml.Task.clone") as clone, \
-            mock.patch("clearml.Task.enqueue") as enqueue:
-        clones = [mock.MagicMock(id=f"task-{i}") for i in range(2)]
-        clone.side_effect = clones
-        ids = enqueue_models(["bert-base-uncased", "roberta-large batch_size=8"], "colab", "template-id",
-                             {"epochs": 2, "schedule": "stratified:1,random:1"})
-    get_task.assert_called_once_with(task_id="template-id")
-    assert ids == ["task-0", "task-1"]
-    assert clone.call_count == 2 and all(c.kwargs["source_task"] is get_task.return_value for c in clone.call_args_list)
-    first, second = (c.set_parameters.call_args.args[0] for c in clones)
-    assert first == {"Args/epochs": 2, "Args/schedule": "stratified:1,random:1", "Args/model_name": "bert-base-uncased"}
-    assert second["Args/batch_size"] == 8 and second["Args/model_name"] == "roberta-large"
-    assert [c.kwargs["queue_name"] for c in enqueue.call_args_list] == ["colab", "colab"]
-    assert [c.args[0] for c in enqueue.call_args_list] == clones
+            mock.patch("clearml.Task.enqueue") as enqueue, \
+            mock.patch("clearml.backend_api.session.client.APIClient") as client:
+        client.return_value.queues.get_all.return_value = [mock.MagicMock(id="queue-id")]
+        clone.side_effect = lambda **kw: mock.MagicMock(id=f"task-{clone.call_count}")
+        yield mock.MagicMock(get_task=get_task, clone=clone, enqueue=enqueue, queues=client.return_value.queues)
 
 
-def test_clearml_runner_takes_every_run_parameter():
-    from sst5.cli import clearml_runner
+def test_enqueue_clones_one_task_per_model_and_updates_only_its_args(clearml_server):
+    runs = enqueue_models(["bert-base-uncased", "roberta-large batch_size=8"], "colab", "template-id",
+                          {"epochs": 2, "schedule": "stratified:1,random:1"}, profile="gpu")
+    clearml_server.get_task.assert_called_once_with(task_id="template-id")
+    assert [run.task_id for run in runs] == ["task-1", "task-2"] and all(run.url for run in runs)
+    assert [run.name for run in runs] == [spec.name for spec in plan_runs(
+        ["bert-base-uncased", "roberta-large batch_size=8"], {"epochs": 2, "schedule": "stratified:1,random:1"}, "gpu")]
+    clones = [c.kwargs["source_task"] for c in clearml_server.clone.call_args_list]
+    assert clones == [clearml_server.get_task.return_value] * 2
+    tasks = [c.args[0] for c in clearml_server.enqueue.call_args_list]
+    first, second = (task.update_parameters.call_args.args[0] for task in tasks)
+    assert first == {"Args/profile": "gpu", "Args/epochs": "2", "Args/schedule": "stratified:1,random:1",
+                     "Args/model_name": "bert-base-uncased"}
+    assert second["Args/batch_size"] == "8" and second["Args/model_name"] == "roberta-large"
+    assert not any(task.set_parameters.called for task in tasks)  # the clone's other sections are kept
+    assert all(c.kwargs["queue_id"] == "queue-id" for c in clearml_server.enqueue.call_args_list)
 
-    with mock.patch("clearml.Task.init", side_effect=SystemExit(9)) as init, \
-            pytest.raises(SystemExit) as stop:
-        clearml_runner(["--model_name", "tiny-bert", "--weight_decay", "0.2", "--use_lora", "True"])
-    assert stop.value.code == 9 and init.called  # arguments parsed; the task would be created next
-    with pytest.raises(SystemExit) as stop:
-        clearml_runner(["--use_lora", "maybe"])
-    assert stop.value.code == 2
+
+def test_enqueue_refuses_an_unknown_queue_before_cloning(clearml_server):
+    clearml_server.queues.get_all.return_value = []
+    with pytest.raises(ValueError, match="ClearML queue 'colabb' does not exist"):
+        enqueue_models(["bert-base-uncased"], "colabb", "template-id")
+    assert not clearml_server.clone.called and not clearml_server.enqueue.called
+
+
+def test_enqueue_passes_a_custom_split_by_its_clearml_dataset(clearml_server, tmp_path):
+    split = tmp_path / "split.json"
+    split.write_text("{}")
+    with mock.patch("sst5.split.version_split_in_clearml", return_value="dataset-id") as version:
+        enqueue_models([f"bert-base-uncased split=custom split_file={split}"], "colab", "template-id")
+    version.assert_called_once_with(str(split))
+    args = clearml_server.enqueue.call_args.args[0].update_parameters.call_args.args[0]
+    assert args["Args/split_dataset"] == "dataset-id" and "Args/split_file" not in args and "Args/split" not in args
+
+
+def test_enqueue_without_a_server_is_bad_input(capsys, monkeypatch):
+    from sst5.cli import enqueue
+
+    monkeypatch.setenv("CLEARML_OFFLINE_MODE", "1")
+    with mock.patch("clearml.Task.clone") as clone, pytest.raises(SystemExit) as stop:
+        enqueue(["--models", "smoke", "--queue", "colab", "--template", "t"])
+    assert stop.value.code == 2 and "needs a ClearML server" in capsys.readouterr().err and not clone.called

@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .config import resolve_config
+from .config import BATCH_PARAMETERS, resolve_config
 from .course import FINE_TUNING_NOTEBOOK, notebook_path
 from .models import read_model_list, weights_bytes
 from .runs import FAILURE_FILE, RunStatus, read_json, run_status, write_json
@@ -53,14 +53,13 @@ __all__ = [
     "disk_warning",
     "run_model",
     "run_batch",
+    "EnqueuedRun",
     "enqueue_models",
 ]
 
 FAILURES_FILE = "failures.json"
 TIMES_FILE = "batch_times.json"
 LOCK_FILE = ".batch.lock"
-#: Parameters the batch sets itself for every run.
-BATCH_PARAMETERS = ("output_dir", "progress")
 #: Parameters holding paths: resolved against the folder the batch is started from.
 PATH_PARAMETERS = ("split_file", "data")
 _SLUG_MAX = 80
@@ -393,23 +392,73 @@ def run_batch(
     return result
 
 
-def enqueue_models(
-    models: Sequence[str], queue: str, template_task_id: str, params: dict | None = None
-) -> list[str]:
-    """Clone the ClearML runner template once per model, override its parameters, enqueue the clones.
+@dataclass(frozen=True)
+class EnqueuedRun:
+    """A clone of the runner template that ``sst5-enqueue`` put on a queue."""
 
-    Returns
-    -------
-    list of str
-        The ids of the enqueued tasks.
+    name: str
+    task_id: str
+    url: str
+
+
+def _queue_id(queue: str) -> str:
+    """The id of the ClearML queue named ``queue``; ValueError naming it and how to create it if there is none."""
+    from clearml.backend_api.session.client import APIClient
+
+    found = APIClient().queues.get_all(name=f"^{re.escape(queue)}$", only_fields=["id"])
+    if not found:
+        raise ValueError(f"ClearML queue {queue!r} does not exist: create it (web UI: Workers & Queues, or start an "
+                         f"agent with `clearml-agent daemon --queue {queue} --create-queue`), then enqueue again")
+    return found[0].id
+
+
+def _agent_arguments(spec: RunSpec, profile: str, split_datasets: dict[str, str]) -> dict[str, str]:
+    """The ``Args`` of one clone, as ClearML stores them: the run's parameters, the profile, and a custom split
+    by its ClearML Dataset id (the agent fetches it) instead of this machine's path."""
+    params = dict(spec.params)
+    split_file = params.pop("split_file", None)
+    if params.get("split") == "custom" or split_file:
+        params.pop("split", None)
+        params["split_dataset"] = split_datasets[split_file]
+    return {f"Args/{key}": "" if value is None else str(value) for key, value in {"profile": profile, **params}.items()}
+
+
+def enqueue_models(
+    models: Sequence[str], queue: str, template_task_id: str, params: dict | None = None, profile: str = "gpu"
+) -> list[EnqueuedRun]:
+    """Clone the ClearML runner template once per model, set the clone's ``Args``, enqueue the clones.
+
+    Everything is checked before the first clone: the entries and parameters (against ``profile``, the one the
+    agents run), the server, the template and the queue. A clone keeps the template's other sections; only the
+    ``Args`` the entry sets change. A custom split travels as a ClearML Dataset (versioned once per file).
+
+    Raises
+    ------
+    ValueError
+        No ClearML server configured, an unknown template or queue, or a bad entry; nothing was cloned.
     """
     from clearml import Task
 
-    template = Task.get_task(task_id=template_task_id)
-    ids = []
-    for spec in plan_runs(models, params or {}):
-        task = Task.clone(source_task=template, name=f"sst5 {spec.name}")
-        task.set_parameters({f"Args/{key}": value for key, value in spec.params.items()})
-        Task.enqueue(task, queue_name=queue)
-        ids.append(task.id)
-    return ids
+    from .split import version_split_in_clearml
+    from .tracking import clearml_is_configured
+
+    specs = plan_runs(models, params or {}, profile)
+    if not clearml_is_configured():
+        raise ValueError("sst5-enqueue needs a ClearML server: set CLEARML_API_HOST, CLEARML_WEB_HOST, "
+                         "CLEARML_FILES_HOST, CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY (and unset "
+                         "CLEARML_OFFLINE_MODE)")
+    try:
+        template = Task.get_task(task_id=template_task_id)
+    except ValueError as error:
+        raise ValueError(f"no ClearML task {template_task_id!r} (--template): create the template with "
+                         "`sst5-clearml-runner --template-only` and pass the id it prints") from error
+    queue_id = _queue_id(queue)
+    split_files = {s.params["split_file"] for s in specs if s.params.get("split") == "custom"}
+    split_datasets = {path: version_split_in_clearml(path) for path in sorted(split_files)}
+    enqueued = []
+    for spec in specs:
+        task = Task.clone(source_task=template, name=spec.name)
+        task.update_parameters(_agent_arguments(spec, profile, split_datasets))
+        Task.enqueue(task, queue_id=queue_id)
+        enqueued.append(EnqueuedRun(spec.name, task.id, task.get_output_log_web_page()))
+    return enqueued

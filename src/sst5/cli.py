@@ -14,8 +14,6 @@ Exit codes: 0 success; 1 a model (or the comparison) failed, the others' results
 from __future__ import annotations
 
 import argparse
-import os
-import typing
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -158,65 +156,29 @@ def study(argv: Sequence[str] | None = None) -> int:
 def enqueue(argv: Sequence[str] | None = None) -> int:
     """``sst5-enqueue``: one ClearML task per model of a list, cloned from the runner template."""
     parser = _batch_parser("Clone the ClearML runner template once per model of a list and enqueue the clones.\n\n"
-                           "Example: sst5-enqueue --models gpu --queue colab --template TASK_ID --param epochs=4")
+                           "Example: sst5-enqueue --models gpu --queue colab --template TASK_ID --param epochs=4\n"
+                           "The template: sst5-clearml-runner --template-only (it prints its id).")
     parser.add_argument("--queue", required=True, help="ClearML queue the agents listen to")
     parser.add_argument("--template", required=True, help="task id of the sst5-clearml-runner template task")
+    parser.add_argument("--profile", default="gpu", help="the profile the agents run: smoke, cpu or gpu (default gpu)")
     args = parser.parse_args(argv)
     from .batch import enqueue_models, parse_assignments
     from .models import read_model_list
 
     try:
         entries = read_model_list(args.models)
-        ids = enqueue_models(entries, args.queue, args.template, parse_assignments(args.param, where="--param"))
+        runs = enqueue_models(entries, args.queue, args.template, parse_assignments(args.param, where="--param"),
+                              args.profile)
     except (FileNotFoundError, ValueError, TypeError) as error:
         parser.exit(EXIT_BAD_INPUT, f"error: {error}\n")
-    print("\n".join(ids))
+    for run in runs:
+        print(f"{run.task_id}\t{run.name}\t{run.url}")
     return 0
-
-
-def _from_text(kind: type):
-    """An argparse type for a RunConfig field: ``True``/``False`` for bools, the type itself otherwise."""
-    if kind is not bool:
-        return kind
-
-    def boolean(text: str) -> bool:
-        if text.lower() not in ("true", "false", "1", "0"):
-            raise argparse.ArgumentTypeError(f"{text!r} is not a boolean (True or False)")
-        return text.lower() in ("true", "1")
-
-    return boolean
 
 
 def clearml_runner(argv: Sequence[str] | None = None) -> int:
-    """``sst5-clearml-runner``: the ClearML template task; each clone runs one model's notebooks 03-04.
+    """``sst5-clearml-runner``: :func:`sst5.clearml_runner.main` (the task records ``python -m sst5.clearml_runner``
+    as its entry point, which an agent can run)."""
+    from .clearml_runner import main
 
-    Its ``Args/*`` parameters are notebook 03's (generated from :class:`sst5.config.RunConfig`), so an
-    agent's clone trains with exactly the values that ``sst5-enqueue`` set.
-    """
-    from .batch import BATCH_PARAMETERS
-    from .config import RUN_PARAMETERS, RunConfig, describe
-
-    parser = argparse.ArgumentParser(description="One model's run of the course notebooks, as a ClearML task.")
-    parser.add_argument("--profile", default=None, help="smoke, cpu or gpu")
-    parser.add_argument("--out", default="runs/clearml", help="parent folder of the run folder")
-    hints = typing.get_type_hints(RunConfig)
-    for name in RUN_PARAMETERS:
-        if name not in BATCH_PARAMETERS:
-            kind = next(t for t in (*typing.get_args(hints[name]), hints[name]) if t is not type(None))
-            parser.add_argument(f"--{name}", type=_from_text(kind), default=None, help=describe(name))
-    args = parser.parse_args(argv)
-    # torch and transformers before Task.init: ClearML's package scan races with their import otherwise
-    import torch  # noqa: F401
-    import transformers  # noqa: F401
-    from clearml import Task
-
-    from .batch import plan_runs, run_model
-    from .tracking import TASK_ID_ENV
-
-    task = Task.init(project_name="sst5-course", task_name="sst5 runner", task_type=Task.TaskTypes.training)
-    os.environ[TASK_ID_ENV] = task.id  # the notebook kernel reports into this task
-    params = {k: v for k, v in vars(args).items() if v is not None and k not in ("profile", "out", "model_name")}
-    (spec,) = plan_runs([args.model_name or "minilm"], params, args.profile)
-    run_dir = run_model(spec, args.out, args.profile)
-    task.upload_artifact("run_folder", artifact_object=str(run_dir))
-    return 0
+    return main(argv)

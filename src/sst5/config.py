@@ -45,6 +45,8 @@ __all__ = [
     "Range",
     "RunConfig",
     "RUN_PARAMETERS",
+    "BATCH_PARAMETERS",
+    "RUNNER_PARAMETERS",
     "describe",
     "default_profile_name",
     "resolve_config",
@@ -222,6 +224,10 @@ COLAB_COURSE_DIR = "/content/drive/MyDrive/sst5-course"
 _DRIVE_MOUNT = "/content/drive"
 #: The parameters notebook 03 takes (its ``parameters`` cell is generated from them), in declaration order.
 RUN_PARAMETERS: tuple[str, ...] = tuple(name for name, f in _FIELDS.items() if f.metadata["run"])
+#: Run parameters that the batch runner (and the ClearML runner) set themselves for every run.
+BATCH_PARAMETERS: tuple[str, ...] = ("output_dir", "progress")
+#: The run parameters a ClearML task records under ``Args`` (:mod:`sst5.clearml_runner`).
+RUNNER_PARAMETERS: tuple[str, ...] = tuple(name for name in RUN_PARAMETERS if name not in BATCH_PARAMETERS)
 
 
 def describe(name: str) -> str:

@@ -25,6 +25,7 @@ __all__ = [
     "notebooks_dir",
     "notebook_path",
     "colab_url",
+    "install_requirement",
     "badge_cell",
     "setup_cell",
     "sync_header",
@@ -78,6 +79,12 @@ def colab_url(path: str, slug: str = REPO_SLUG, branch: str = REPO_BRANCH) -> st
     return f"https://colab.research.google.com/github/{slug}/blob/{branch}/{path}"
 
 
+def install_requirement(ref: str = REPO_BRANCH) -> str:
+    """The pip requirement that installs the course from GitHub at ``ref`` (a branch or a commit), with the
+    extras that Colab lacks; Colab's own torch and transformers are kept."""
+    return f"sst5-course[lora] @ git+https://github.com/{REPO_SLUG}@{ref}"
+
+
 def badge_cell(path: str) -> str:
     """Markdown source of the badge cell for the notebook at ``path``."""
     return (
@@ -94,7 +101,7 @@ def setup_cell() -> str:
     return (
         "import importlib.util\nimport sys\n\n"
         "if \"google.colab\" in sys.modules and importlib.util.find_spec(\"sst5\") is None:  # Colab's torch is kept\n"
-        f"    %pip install -q \"sst5-course[lora] @ git+https://github.com/{REPO_SLUG}@{REPO_BRANCH}\""
+        f"    %pip install -q \"{install_requirement()}\""
     )
 
 
