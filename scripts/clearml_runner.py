@@ -1,12 +1,12 @@
-"""ClearML template task, one model's run of the course notebooks: ``sst5-clearml-runner``.
+"""The ClearML runner from a checkout: ``sst5-clearml-runner`` (:mod:`sst5.clearml_runner`).
 
-Run it once with a configured server to create the template; sst5-enqueue clones it per model,
-overriding its Args/* parameters, and agents execute the clones.
+``python scripts/clearml_runner.py --template-only`` records the template task once (nothing trains); its
+entry point is ``python -m sst5.clearml_runner``, which agents run from the installed course.
 """
 
 import sys
 
-from sst5.cli import clearml_runner
+from sst5.clearml_runner import main
 
 if __name__ == "__main__":
-    sys.exit(clearml_runner())
+    sys.exit(main())
