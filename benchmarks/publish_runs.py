@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sst5.batch import TIMES_FILE
-from sst5.runs import METRICS_FILE, PREDICTIONS_FILE, is_finished, read_json, write_atomic, write_json
+from sst5.runs import METRICS_FILE, PREDICTIONS_FILE, TIMES_FILE, is_finished, read_json, write_atomic, write_json
 
 
 def publish(run_dir: Path, results_dir: Path) -> Path:

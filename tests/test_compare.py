@@ -39,7 +39,7 @@ def runs(tmp_path):
     _make_run(tmp_path / "perfect", perfect)
     _make_run(tmp_path / "neighbour", off_by_one, "stratified:1")
     _make_run(tmp_path / "mostly", mostly, probability=0.6)
-    (tmp_path / "crashed").mkdir()  # no metrics.json
+    write_json(tmp_path / "crashed" / "identity.json", {})  # the batch's record of a run that never trained
     (tmp_path / "garbled").mkdir()
     (tmp_path / "garbled" / "metrics.json").write_text("{not json")
     write_json(tmp_path / "failures.json", {"bad-model": {"error": "OSError: no such model", "cell": 7}})
@@ -93,7 +93,7 @@ def test_ensemble_leaves_out_runs_scored_on_other_rows(runs):
 
 
 def test_no_finished_run_gives_an_empty_board_with_its_columns(tmp_path):
-    (tmp_path / "crashed").mkdir()
+    write_json(tmp_path / "crashed" / "identity.json", {})
     write_json(tmp_path / "failures.json", {"bad-model": {"error": "OSError: no such model"}})
     board, problems = collect_runs(tmp_path)
     assert board.empty and "test_sentence_accuracy" in board.columns and "commit" in board.columns

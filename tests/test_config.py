@@ -106,12 +106,14 @@ def test_empty_model_list_is_a_clear_error(tmp_path):
 
 
 def test_every_notebook_uses_one_course_folder(tmp_path, monkeypatch):
-    """Runs and the custom split live in the course folder: ./runs here, $SST5_COURSE_DIR when set, and on
-    Colab Google Drive (mounted on first use), which outlives a runtime and is shared by every notebook."""
+    """Runs and the custom split live in the course folder: ~/sst5-course here (absolute: the same from every
+    kernel's folder), $SST5_COURSE_DIR when set, and on Colab Google Drive (mounted on first use), which outlives
+    a runtime and is shared by every notebook."""
     monkeypatch.delenv(COURSE_DIR_ENV, raising=False)
-    assert course_dir() == Path("runs")
+    home = Path.home() / "sst5-course"
+    assert course_dir() == home and course_dir().is_absolute()
     cfg = resolve_config("smoke")
-    assert (cfg.output_dir, cfg.split_file) == (str(Path("runs/smoke")), str(Path("runs/split.json")))
+    assert (cfg.output_dir, cfg.split_file) == (str(home / "smoke"), str(home / "split.json"))
     assert resolve_config("smoke", output_dir="elsewhere/run").output_dir == "elsewhere/run"  # as given
     monkeypatch.setenv(COURSE_DIR_ENV, str(tmp_path / "course"))
     assert resolve_config("cpu").output_dir == str(tmp_path / "course" / "cpu")

@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +75,50 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _serve(run_dir: Path, port: int) -> subprocess.Popen:
+    """``sst5-demo RUN_DIR --port PORT`` in a process of its own, once it answers."""
+    server = subprocess.Popen([sys.executable, "-m", "sst5.demo", str(run_dir), "--port", str(port)],
+                              env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        assert server.poll() is None and time.monotonic() < deadline, server.stdout.read()
+        time.sleep(0.5)
+    return server
+
+
+def _post(url: str, body: bytes, content_type: str) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+@pytest.mark.slow
+def test_the_demo_takes_no_uploads_no_large_bodies_and_says_when_its_port_is_taken(smoke_run):
+    port = _free_port()
+    server = _serve(smoke_run / "run", port)
+    try:
+        base = f"http://127.0.0.1:{port}/gradio_api"
+        form = (b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"x.txt\"\r\n"
+                b"Content-Type: text/plain\r\n\r\n" + b"x" * 1000 + b"\r\n--b--\r\n")
+        status, text = _post(f"{base}/upload", form, "multipart/form-data; boundary=b")
+        assert status == 413, text  # the page takes no files: nothing is stored
+        status, text = _post(f"{base}/run/classify", b"{" + b" " * 2_000_000 + b"}", "application/json")
+        assert status == 413 and "larger than" in text
+        status, _ = _post(f"{base}/call/classify", b'{"data": ["A gorgeous film."]}', "application/json")
+        assert status == 200  # a review still goes through
+        taken = subprocess.run([sys.executable, "-m", "sst5.demo", str(smoke_run / "run"), "--port", str(port)],
+                               capture_output=True, text=True, timeout=180)
+        assert taken.returncode == 2 and "error: cannot serve on 127.0.0.1" in taken.stderr
+        assert "Traceback" not in taken.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 @pytest.mark.slow

@@ -91,11 +91,36 @@ def test_the_run_to_analyse_is_the_one_given_else_yours_else_the_reference(tmp_p
 
     mine = tmp_path / "course" / "cpu"
     with pytest.raises(FileNotFoundError, match="holds no finished run"):
-        runs.run_or_reference(mine, mine)  # given explicitly (as the batch does): never swapped for another
-    reference, is_reference = runs.run_or_reference(None, mine)
+        runs.run_or_reference(mine, tmp_path / "course")  # given explicitly (as the batch does): never swapped
+    reference, is_reference = runs.run_or_reference(None, tmp_path / "course")
     assert is_reference and reference.parent == reference_runs_dir()
     assert runs.runs_or_reference(None, tmp_path / "course") == (reference_runs_dir(), True)
     assert runs.runs_or_reference(tmp_path / "batch", tmp_path / "course") == (tmp_path / "batch", False)
     monkeypatch.setattr(runs, "reference_runs_dir", lambda: tmp_path / "missing")
     with pytest.raises(FileNotFoundError, match="no reference run in .*reinstall the course"):
-        runs.run_or_reference(None, mine)
+        runs.run_or_reference(None, tmp_path / "course")
+
+
+@pytest.mark.slow
+def test_a_colab_batch_reaches_notebooks_04_and_05_opened_alone(tmp_path, monkeypatch, sst_source):
+    """colab/run_models.ipynb writes into the course folder (batch/); 05 and 04, each from its own folder and
+    process with only the course folder shared, read those runs, whatever profile made them."""
+    course = tmp_path / "course"
+    monkeypatch.setenv("SST5_COURSE_DIR", str(course))
+    (tmp_path / "launcher").mkdir()
+    (tmp_path / "launcher" / "models.txt").write_text("tiny-bert seed=1\ntiny-bert seed=2\n")
+    papermill.execute_notebook(ROOT / "colab" / "run_models.ipynb", tmp_path / "launcher" / "run_models.ipynb",
+                               parameters={"models": "models.txt", "profile": "smoke", "data": sst_source,
+                                           "params": "epochs=1 schedule=random max_sentences=100"},
+                               cwd=str(tmp_path / "launcher"), kernel_name="python3", progress_bar=False)
+    batch = sorted(p.name for p in (course / "batch").iterdir() if p.is_dir() and is_finished(p))
+    assert len(batch) == 2
+
+    monkeypatch.setenv("SST5_PROFILE", "cpu")  # another runtime type: the runs are still found
+    executed = _run_alone("05_compare_models.ipynb", tmp_path / "05", profile=None)
+    assert "reference runs" not in _outputs(executed) and "Comparing the runs in" in _outputs(executed)
+    assert json.loads((course / "05_compare_models.json").read_text())["runs"] == 2
+    board = pd.read_csv(course / "leaderboard.csv")
+    assert sorted(board["run"]) == [f"batch/{name}" for name in batch] and set(board["profile"]) == {"smoke"}
+    executed = _run_alone("04_error_analysis.ipynb", tmp_path / "04", profile=None)
+    assert "the newest finished run in the course folder" in _outputs(executed)

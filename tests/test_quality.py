@@ -9,7 +9,6 @@ import pytest
 
 from sst5.analysis import PROB_COLUMNS
 from sst5.baselines import PUBLISHED
-from sst5.batch import TIMES_FILE
 from sst5.quality import (
     collect_seeds,
     idea_report,
@@ -19,7 +18,7 @@ from sst5.quality import (
     seed_ensemble,
     seed_sentences,
 )
-from sst5.runs import reference_runs_dir, write_json
+from sst5.runs import TIMES_FILE, reference_runs_dir, write_json
 
 
 def _records(precision):

@@ -1,6 +1,7 @@
 """Fine-tuning end to end: pretrained weights, notebook 03 under papermill, its outputs and ClearML session."""
 
 import dataclasses
+import io
 import json
 
 import numpy as np
@@ -135,8 +136,40 @@ def test_predict_command_line_is_safe_for_long_and_hostile_input(smoke_run, caps
     assert main([str(smoke_run / "run"), "--max-length", "32", long_review, hostile]) == 0
     shown = capsys.readouterr()
     assert "1 text(s) longer than 32 tokens" in shown.err
-    assert "\x1b" not in shown.out and "\\x1b[2J" in shown.out  # escape sequences shown, not executed
+    assert "\x1b" not in shown.out and "nice [2J [31mred" in shown.out  # control characters dropped, as the demo does
     assert long_review not in shown.out and "a fine film a fine film" in shown.out  # echoed, but cut
+
+
+@pytest.mark.slow
+def test_predict_refuses_bad_arguments_in_one_line(smoke_run, capsys, monkeypatch):
+    run = str(smoke_run / "run")
+    cases = {("--max-length", "-5", "fine"): "--max-length -5 is out of range",
+             ("--max-length", "100000", "fine"): "--max-length 100000 is out of range",
+             ("",): "text 1: Type a review first", ("fine", " \t"): "text 2: Type a review first",
+             ("caf\udce9",): "text 1 is not UTF-8 text"}  # how Python hands over an argument in Latin-1
+    for arguments, message in cases.items():
+        with pytest.raises(SystemExit) as stop:
+            main([run, *arguments])
+        printed = capsys.readouterr().err
+        assert stop.value.code == 2 and message in printed and printed.count("\n") == 1, (arguments, printed)
+    monkeypatch.setattr("sys.stdin", io.StringIO("A gorgeous film.\n\nDull and far too long.\n"))
+    assert main([run, "-"]) == 0
+    out = capsys.readouterr().out
+    assert "A gorgeous film." in out and "Dull and far too long." in out and len(out.strip().splitlines()) == 3
+
+
+@pytest.mark.slow
+def test_a_run_folder_without_its_tokenizer_is_refused(smoke_run, tmp_path, capsys):
+    import shutil
+
+    damaged = tmp_path / "run"
+    shutil.copytree(smoke_run / "run" / "model", damaged / "model")
+    (damaged / "model" / "tokenizer.json").unlink()
+    with pytest.raises(FileNotFoundError, match="tokenizer in .* is damaged: it knows"):
+        load_run_model(damaged)
+    with pytest.raises(SystemExit) as stop:
+        main([str(damaged), "fine"])
+    assert stop.value.code == 2 and "is damaged" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .config import LABEL_NAMES
+from .text import model_text, text_form_of
 
 __all__ = [
     "PROB_COLUMNS",
@@ -117,13 +118,15 @@ def token_attributions(model, tokenizer, text: str, target: int | None = None, n
     ``inputs_embeds``, from a baseline that keeps the special tokens ([CLS], [SEP], <s>, …) and puts the padding
     token's embedding everywhere else, summed over each token's embedding dimensions. Every architecture of the
     model lists takes ``inputs_embeds`` batch-first (hooking the embedding layer instead would not work for
-    XLNet, which embeds sequence-first).
+    XLNet, which embeds sequence-first). The text is first put in the form the model reads
+    (:func:`sst5.text.model_text`).
     """
     import torch
     from captum.attr import IntegratedGradients
 
     model.eval()
-    encoded = tokenizer(text, truncation=True, max_length=max_length, return_tensors="pt",
+    encoded = tokenizer(model_text(text, text_form_of(model)), truncation=True, max_length=max_length,
+                        return_tensors="pt",
                         return_special_tokens_mask=True)
     device = next(model.parameters()).device
     ids, mask = encoded["input_ids"].to(device), encoded["attention_mask"].to(device)

@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import time
@@ -35,10 +36,20 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .config import BATCH_PARAMETERS, resolve_config
+from .config import BATCH_PARAMETERS, RUNNER_PARAMETERS, RunConfig, resolve_config
 from .course import FINE_TUNING_NOTEBOOK, notebook_path
 from .models import read_model_list, weights_bytes
-from .runs import FAILURE_FILE, RunStatus, read_json, run_status, write_json
+from .runs import (
+    FAILURE_FILE,
+    FAILURES_FILE,
+    IDENTITY_FILE,
+    TIMES_FILE,
+    RunStatus,
+    json_safe,
+    read_json,
+    run_status,
+    write_json,
+)
 
 __all__ = [
     "RunSpec",
@@ -46,23 +57,28 @@ __all__ = [
     "BatchLockedError",
     "parse_model_entry",
     "parse_assignments",
+    "run_identity",
     "run_name",
+    "RunIdentityError",
+    "check_identity",
+    "user_path",
     "notebook_parameters",
     "plan_runs",
     "disk_needed",
     "disk_warning",
     "run_model",
     "run_batch",
+    "check_data",
+    "writable_folder",
     "EnqueuedRun",
     "enqueue_models",
 ]
 
-FAILURES_FILE = "failures.json"
-TIMES_FILE = "batch_times.json"
 LOCK_FILE = ".batch.lock"
 #: Parameters holding paths: resolved against the folder the batch is started from.
 PATH_PARAMETERS = ("split_file", "data")
 _SLUG_MAX = 80
+_ENTRY_SHOWN = 200
 # Bytes a finished run keeps beside its float32 weights (tokenizer, predictions, executed notebooks),
 # and what training needs on top while it runs (two checkpoints of weights plus AdamW's two moments).
 _RUN_EXTRA_BYTES = 10 * 2**20
@@ -71,11 +87,12 @@ _TRAINING_BYTES_PER_WEIGHT_BYTE = 6
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One planned run: its folder name, model entry and notebook-03 parameters."""
+    """One planned run: its folder name, model entry, notebook-03 parameters and identity (:func:`run_identity`)."""
 
     name: str
     model: str
     params: dict = field(default_factory=dict)
+    identity: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -87,11 +104,14 @@ class BatchResult:
     failed: dict[str, dict] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     comparison_error: str | None = None
+    #: Why the batch stopped before the end of the list (Ctrl-C, a full disk); None when it did not.
+    stopped: str | None = None
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
-        """True when no model failed and the comparison ran."""
-        return not self.failed and self.comparison_error is None
+        """True when no model failed, the batch went through the list and the comparison ran."""
+        return not self.failed and self.comparison_error is None and self.stopped is None
 
     def summary(self) -> pd.DataFrame:
         """One row per run with its status (and one for the comparison if it failed)."""
@@ -109,6 +129,8 @@ class BatchResult:
         lines = [table.drop(columns="error").to_string(index=False)]
         for _, row in table[table["status"] == "FAILED"].iterrows():
             lines.append(f"{row['run']}: {row['error'].splitlines()[0][:400]}")
+        if self.stopped:
+            lines.append(f"stopped: {self.stopped}")
         return "\n".join(lines)
 
 
@@ -138,23 +160,76 @@ def parse_assignments(items: Sequence[str], where: str = "argument") -> dict:
     return params
 
 
+def _quote_entry(line: str) -> str:
+    """An entry as error messages show it: quoted, and cut short if very long."""
+    return repr(line) if len(line) <= _ENTRY_SHOWN else f"{line[:_ENTRY_SHOWN]!r}... ({len(line)} characters)"
+
+
 def parse_model_entry(line: str) -> tuple[str, dict]:
-    """Split a model list entry into the model and its ``key=value`` overrides."""
-    model, *assignments = line.split()
-    return model, parse_assignments(assignments, where=f"model list entry {line!r}")
+    """Split a model list entry into the model and its ``key=value`` overrides, as a shell splits words: a path
+    with spaces is written in quotes (``"my models/m1" epochs=2``)."""
+    where = f"model list entry {_quote_entry(line)}"
+    try:
+        model, *assignments = shlex.split(line, comments=False)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error} (close the quotes around a path with spaces)") from error
+    for item in assignments:
+        if "=" not in item:
+            raise ValueError(f"{where}: {_quote_entry(item)} is not key=value; write a model path with spaces in "
+                             'quotes, e.g. "my models/m1" epochs=2')
+    return model, parse_assignments(assignments, where=where)
 
 
-def run_name(model: str, params: dict) -> str:
-    """A file-system-safe, deterministic run folder name, unique for the model and its parameters.
+def run_identity(model: str, config: RunConfig) -> dict:
+    """Everything that decides a run's result: the resolved parameters (after the profile and the defaults, the
+    profile's name included), the model's revision where known (a packaged model's version) and the course's
+    version (its commit). The run folder's name hashes all but the course's version; the batch records the
+    whole identity in the folder (``identity.json``) and never trusts a folder whose record differs."""
+    from .models import model_revision
+    from .provenance import course_commit
+
+    parameters = {"profile": config.profile, **{name: getattr(config, name) for name in RUNNER_PARAMETERS}}
+    parameters.pop("tracker")  # where the run is logged does not change it
+    return json_safe({"parameters": parameters, "model_revision": model_revision(model), "course": course_commit()})
+
+
+def run_name(model: str, identity: dict) -> str:
+    """A file-system-safe, deterministic run folder name, unique for the model and its identity
+    (:func:`run_identity`, or any parameters).
 
     The readable part (model, schedule, seed) is shortened for very long ids; the hash covers the
-    model and every parameter, so two entries never share a folder.
+    model and every parameter (not the course's version), so two entries never share a folder.
     """
+    params = identity.get("parameters", identity)
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model.replace("/", "__")).strip("_.")[:_SLUG_MAX]
     schedule = re.sub(r"[^A-Za-z0-9]+", "-", str(params.get("schedule", "default"))).strip("-")[:40]
     seed = f"--seed{params['seed']}" if "seed" in params else ""
-    identity = json.dumps({"model": model, **params}, sort_keys=True, default=str)
-    return f"{slug}--{schedule}{seed}--{hashlib.sha1(identity.encode()).hexdigest()[:8]}"
+    hashed = json.dumps({"model": model, **{k: v for k, v in identity.items() if k != "course"}},
+                        sort_keys=True, default=str)
+    return f"{slug}--{schedule}{seed}--{hashlib.sha1(hashed.encode()).hexdigest()[:8]}"
+
+
+class RunIdentityError(ValueError):
+    """A run folder was made with other parameters, another model revision or another course version."""
+
+
+def check_identity(run_dir: Path, identity: dict) -> None:
+    """Raise :class:`RunIdentityError` naming each difference when ``run_dir`` records another identity than
+    ``identity``; a folder without a record (nothing started) passes."""
+    path = run_dir / IDENTITY_FILE
+    if not path.is_file():
+        return
+    recorded = read_json(path)
+    flat_old, flat_new = _flatten_identity(recorded), _flatten_identity(identity)
+    differences = [f"{key}={flat_old.get(key)!r} there, {flat_new.get(key)!r} now"
+                   for key in sorted(set(flat_old) | set(flat_new)) if flat_old.get(key) != flat_new.get(key)]
+    if differences:
+        raise RunIdentityError(f"{run_dir} holds another run ({'; '.join(differences)}): it is neither skipped nor "
+                               "resumed; --force trains it again, or give this batch another --out")
+
+
+def _flatten_identity(identity: dict) -> dict:
+    return {**identity.get("parameters", {}), **{k: v for k, v in identity.items() if k != "parameters"}}
 
 
 @functools.cache
@@ -168,6 +243,9 @@ def notebook_parameters(notebook: str = FINE_TUNING_NOTEBOOK) -> tuple[str, ...]
 def _check_parameters(params: dict, where: str) -> None:
     accepted = [p for p in notebook_parameters() if p not in ("profile", "data", *BATCH_PARAMETERS)]
     for name in params:
+        if name == "model_name":
+            raise ValueError(f"{where}: the model is the first word of a model list line, not a parameter; "
+                             "put it in the list")
         if name in BATCH_PARAMETERS:
             raise ValueError(f"{where}: {name!r} is set by the batch runner for each run; leave it out")
         if name not in accepted:
@@ -175,10 +253,19 @@ def _check_parameters(params: dict, where: str) -> None:
                              f"it takes: {', '.join(accepted)}")
 
 
+def user_path(path: str | Path) -> str:
+    """``path`` resolved against the folder the command was started in (the notebooks run in the run's folder)."""
+    return str(Path(path).expanduser().resolve())
+
+
 def _absolute_paths(params: dict) -> dict:
     """Path parameters made absolute: the notebooks run in the run's folder, not where the batch started."""
-    return {k: str(Path(v).expanduser().resolve()) if k in PATH_PARAMETERS and isinstance(v, str) else v
-            for k, v in params.items()}
+    return {k: user_path(v) if k in PATH_PARAMETERS and isinstance(v, str) else v for k, v in params.items()}
+
+
+def _local_model(model: str) -> str:
+    """A model entry that names an existing folder (relative to where the batch started) as an absolute path."""
+    return user_path(model) if Path(model).expanduser().is_dir() else model
 
 
 def plan_runs(models: Sequence[str], params: dict, profile: str | None = None) -> list[RunSpec]:
@@ -196,18 +283,24 @@ def plan_runs(models: Sequence[str], params: dict, profile: str | None = None) -
     specs = []
     for entry in models:
         model, overrides = parse_model_entry(entry)
-        _check_parameters(overrides, f"model list entry {entry!r}")
+        model = _local_model(model)
+        where = f"model list entry {_quote_entry(entry)}"
+        _check_parameters(overrides, where)
         run_params = _absolute_paths({**params, **overrides, "model_name": model})
-        config = resolve_config(profile, **run_params)
+        try:
+            config = resolve_config(profile, **run_params)
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"{where}: {error}") from error
         if config.split == "custom" and not Path(config.split_file).is_file():
-            raise ValueError(f"model list entry {entry!r}: split=custom needs split_file, and "
+            raise ValueError(f"{where}: split=custom needs split_file, and "
                              f"{config.split_file} does not exist (notebook 02 writes it)")
-        specs.append(RunSpec(run_name(model, {k: v for k, v in run_params.items() if k != "model_name"}),
-                             model, run_params))
+        identity = run_identity(model, config)
+        specs.append(RunSpec(run_name(model, identity), model, run_params, identity))
     names = [spec.name for spec in specs]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise ValueError(f"the model list holds the same entry twice ({', '.join(repeated)}); remove the copy")
+        raise ValueError(f"the model list asks for the same run twice ({', '.join(repeated)}): two entries that "
+                         "differ only in values equal to the defaults are one run; remove the copy")
     return specs
 
 
@@ -231,13 +324,17 @@ def disk_warning(specs: Sequence[RunSpec], out_dir: str | Path, data: str | None
     free = shutil.disk_usage(out_dir).free
     known = f" ({unknown} of them of unknown size, not counted)" if unknown else ""
     if needed > free:
-        return (f"the {len(specs)} run(s){known} need about {needed / 2**30:.1f} GiB in {out_dir}, but only "
-                f"{free / 2**30:.1f} GiB is free: free space, choose a shorter list, or an output folder elsewhere")
+        return (f"the {len(specs)} run(s){known} need about {_size(needed)} in {out_dir}, but only "
+                f"{_size(free)} is free: free space, choose a shorter list, or an output folder elsewhere")
     if unknown:
         return (f"note: {unknown} of the {len(specs)} run(s) have an unknown size (no safetensors on the Hub, or "
-                f"no Hub); the others need about {needed / 2**30:.1f} GiB of the {free / 2**30:.1f} GiB free "
-                f"in {out_dir}")
+                f"no Hub); the others need about {_size(needed)} of the {_size(free)} free in {out_dir}")
     return None
+
+
+def _size(n_bytes: int) -> str:
+    """``n_bytes`` for people: MB below a GiB, GiB above."""
+    return f"{n_bytes / 2**30:.1f} GiB" if n_bytes >= 2**30 else f"{max(n_bytes / 2**20, 0.1):.1f} MB"
 
 
 def _execute(notebook: str, folder: Path, parameters: dict) -> None:
@@ -255,10 +352,14 @@ def run_model(spec: RunSpec, out_dir: str | Path, profile: str | None = None, da
     ------
     papermill.PapermillExecutionError
         A cell failed (the executed notebook is still written, showing where).
+    RunIdentityError
+        The run's folder holds another run (:func:`check_identity`).
     """
     run_dir = Path(out_dir).resolve() / spec.name
+    check_identity(run_dir, spec.identity)
     run_dir.mkdir(parents=True, exist_ok=True)
-    data = str(Path(data).expanduser().resolve()) if data else None
+    write_json(run_dir / IDENTITY_FILE, spec.identity)
+    data = user_path(data) if data else None
     if run_status(run_dir) not in (RunStatus.TRAINED, RunStatus.COMPLETE):
         _execute(FINE_TUNING_NOTEBOOK, run_dir,
                  {"profile": profile, "data": data, **spec.params, "output_dir": str(run_dir), "progress": False})
@@ -349,7 +450,8 @@ def run_batch(
 
     entries = read_model_list(models) if isinstance(models, str | Path) else list(models)
     specs = plan_runs(entries, params or {}, profile)
-    out = Path(out_dir).resolve()
+    data = check_data(data)
+    out = writable_folder(out_dir, "--out")
     out.mkdir(parents=True, exist_ok=True)
     result = BatchResult()
     with _batch_lock(out):
@@ -360,36 +462,95 @@ def run_batch(
         times = _read_record(out / TIMES_FILE)
         start = time.perf_counter()
         bar = tqdm(specs, desc="models", unit="model")
-        for spec in bar:
-            bar.set_postfix_str(f"{spec.model} | {time.perf_counter() - start:.0f}s elapsed")
-            run_dir = out / spec.name
-            if force:
-                shutil.rmtree(run_dir, ignore_errors=True)
-            (run_dir / FAILURE_FILE).unlink(missing_ok=True)  # a new attempt, or stale (completed since)
-            if run_status(run_dir) == RunStatus.COMPLETE:
-                result.skipped.append(spec.name)
-                if failures.pop(spec.name, None) is not None:
-                    write_json(out / FAILURES_FILE, failures)
-                continue
-            run_start = time.perf_counter()
-            try:
-                run_model(spec, out, profile, data)
-            except (PapermillExecutionError, OSError, RuntimeError, ValueError) as error:  # record, go on
-                failures[spec.name] = {"model": spec.model, **_failure(error)}
-                result.failed[spec.name] = failures[spec.name]
-                write_json(run_dir / FAILURE_FILE, failures[spec.name])
-            else:
-                failures.pop(spec.name, None)
-                result.finished.append(spec.name)
-            result.seconds[spec.name] = times[spec.name] = time.perf_counter() - run_start
-            write_json(out / FAILURES_FILE, failures)
-            write_json(out / TIMES_FILE, times)
+        try:
+            for spec in bar:
+                bar.set_postfix_str(f"{spec.model} | {time.perf_counter() - start:.0f}s elapsed")
+                run_dir = out / spec.name
+                if force:
+                    shutil.rmtree(run_dir, ignore_errors=True)
+                (run_dir / FAILURE_FILE).unlink(missing_ok=True)  # a new attempt, or stale (completed since)
+                run_start = time.perf_counter()
+                try:
+                    if run_status(run_dir) == RunStatus.COMPLETE:
+                        check_identity(run_dir, spec.identity)
+                        result.skipped.append(spec.name)
+                        if failures.pop(spec.name, None) is not None:
+                            write_json(out / FAILURES_FILE, failures)
+                        continue
+                    run_model(spec, out, profile, data)
+                except RunIdentityError as error:  # another run's folder: recorded in the batch, not in it
+                    failures[spec.name] = result.failed[spec.name] = {"model": spec.model, **_failure(error)}
+                except (PapermillExecutionError, OSError, RuntimeError, ValueError) as error:  # record, go on
+                    if getattr(error, "ename", None) == "KeyboardInterrupt":  # Ctrl-C reached the kernel first
+                        raise KeyboardInterrupt from error
+                    failures[spec.name] = result.failed[spec.name] = {"model": spec.model, **_failure(error)}
+                    write_json(run_dir / FAILURE_FILE, failures[spec.name])
+                else:
+                    failures.pop(spec.name, None)
+                    result.finished.append(spec.name)
+                result.seconds[spec.name] = times[spec.name] = time.perf_counter() - run_start
+                write_json(out / FAILURES_FILE, failures)
+                write_json(out / TIMES_FILE, times)
+        except KeyboardInterrupt:
+            result.interrupted, compare = True, False
+            result.stopped = ("interrupted (Ctrl-C); the unfinished run keeps its checkpoints: run the same command "
+                              "again to resume")
+        except OSError as error:  # a record could not be written: the disk is full or gone
+            result.stopped, compare = _disk_stop(error, specs, out, data), False
         if compare:
             try:
                 _execute("05_compare_models.ipynb", out, {"profile": profile, "runs_dir": str(out)})
             except (PapermillExecutionError, OSError, RuntimeError, ValueError) as error:
                 result.comparison_error = _failure(error)["error"]
     return result
+
+
+def _disk_stop(error: OSError, specs: Sequence[RunSpec], out: Path, data: str | None) -> str:
+    """Why the batch stopped when it could not write in ``out``, with the space the rest of the list needs."""
+    needed, _ = disk_needed(specs, out, data)
+    return (f"could not write in {out} ({error.strerror or error}); the runs not yet complete need about "
+            f"{_size(needed)}, {_size(shutil.disk_usage(out).free)} is free: free space (or choose another --out) "
+            "and run the same command again; finished runs are kept")
+
+
+def check_data(data: str | None) -> str | None:
+    """The SST source (``data``, else ``$SST5_DATA``) resolved against the folder the command was started in,
+    opened and checked once before any model runs: checksum, tree files, labels (:func:`sst5.data.load_sst`,
+    whose parsed table the notebooks then reuse).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        The message names the source and what to do.
+    """
+    from .data import DATA_ENV, load_sst
+
+    source = data or os.environ.get(DATA_ENV)
+    source = user_path(source) if source else None
+    load_sst(source)
+    return source
+
+
+def writable_folder(path: str | Path, what: str) -> Path:
+    """``path`` resolved against the user's folder, once it is clear that it is (or can be made) a folder this
+    process can write into; nothing is created.
+
+    Raises
+    ------
+    ValueError
+        ``path`` is a file, lies under a file, or its nearest existing folder is not writable.
+    """
+    folder = Path(path).expanduser().resolve()
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{what} {path}: is a file, not a folder; choose a folder")
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{what} {path}: {existing} is a file, so no folder can be made under it; choose a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} {path}: {existing} is not writable (read-only, or not yours); choose another folder")
+    return folder
 
 
 @dataclass(frozen=True)

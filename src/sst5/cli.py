@@ -7,8 +7,9 @@
 - ``sst5-clearml-runner``: the ClearML template task (one model's run, re-runnable by an agent);
 - ``sst5-predict``: classify text with a finished run (:mod:`sst5.predict`).
 
-Exit codes: 0 success; 1 a model (or the comparison) failed, the others' results are kept; 2 bad input
-(the message names it); 3 another batch is working on the same output folder.
+Exit codes: 0 success; 1 a model (or the comparison) failed, or the batch stopped on a full disk, the others'
+results are kept; 2 bad input (the message names it); 3 another batch is working on the same output folder;
+130 interrupted (Ctrl-C), resumable.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .config import MODEL_LISTS
 
 __all__ = ["batch", "course", "study", "enqueue", "clearml_runner"]
 
-EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED = 1, 2, 3
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 
 class _ParametersHelp(argparse.Action):
@@ -49,6 +50,8 @@ def _batch_parser(description: str) -> argparse.ArgumentParser:
 
 def _finish(result) -> int:
     print(result.report())
+    if result.interrupted:
+        return EXIT_INTERRUPTED
     return 0 if result.ok else EXIT_FAILED
 
 
@@ -78,7 +81,7 @@ def batch(argv: Sequence[str] | None = None) -> int:
         result = run_batch(entries, args.out, params, args.profile, args.data, force=args.force)
     except BatchLockedError as error:
         parser.exit(EXIT_LOCKED, f"error: {error}\n")
-    except (FileNotFoundError, ValueError, TypeError) as error:
+    except (OSError, ValueError, TypeError) as error:
         parser.exit(EXIT_BAD_INPUT, f"error: {error}\n")
     return _finish(result)
 
@@ -140,7 +143,7 @@ def study(argv: Sequence[str] | None = None) -> int:
                                   params, args.profile, args.data)
     except BatchLockedError as error:
         parser.exit(EXIT_LOCKED, f"error: {error}\n")
-    except (FileNotFoundError, ValueError, TypeError) as error:
+    except (OSError, ValueError, TypeError) as error:
         parser.exit(EXIT_BAD_INPUT, f"error: {error}\n")
     code = _finish(result)
     if study is None:

@@ -16,7 +16,7 @@ import pandas as pd
 from .analysis import PROB_COLUMNS, load_predictions
 from .config import HEADLINE_METRICS, LABEL_NAMES, greater_is_better
 from .metrics import classification_metrics
-from .runs import FAILURE_FILE, METRICS_FILE, RunStatus, read_json, run_status, write_atomic
+from .runs import FAILURE_FILE, FAILURES_FILE, METRICS_FILE, RunStatus, find_runs, read_json, run_status, write_atomic
 from .stats import precision_floor
 
 __all__ = ["RUN_COLUMNS", "collect_runs", "leaderboard_markdown", "export_leaderboard", "choose_model",
@@ -41,8 +41,8 @@ def _flatten(metrics: dict) -> dict:
 
 
 #: Leaderboard columns before the metrics (an empty board has them too).
-RUN_COLUMNS = ["run", "status", "model", "schedule", "seed", "epochs", "train_seconds", "sst5", "commit", "device",
-               "data_fingerprint"]
+RUN_COLUMNS = ["run", "status", "profile", "model", "schedule", "seed", "epochs", "train_seconds", "sst5", "commit",
+               "device", "data_fingerprint"]
 
 
 def _metric_columns() -> list[str]:
@@ -53,7 +53,8 @@ def _metric_columns() -> list[str]:
 def _run_row(folder: Path, metrics: dict, status: RunStatus) -> dict:
     params = metrics.get("params", {})
     provenance = metrics.get("provenance", {})
-    return {"run": folder.name, "status": status.value, "model": params.get("model_name"),
+    return {"run": folder.name, "status": status.value, "profile": params.get("profile"),
+            "model": params.get("model_name"),
             "schedule": params.get("schedule"), "seed": params.get("seed"), "epochs": params.get("epochs"),
             "train_seconds": metrics.get("train_seconds"),
             "sst5": provenance.get("versions", {}).get("sst5-course"), "commit": (provenance.get("commit") or "")[:12],
@@ -62,7 +63,8 @@ def _run_row(folder: Path, metrics: dict, status: RunStatus) -> dict:
 
 
 def collect_runs(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read every run folder below ``root``; :func:`sst5.runs.run_status` decides which count.
+    """Read every run folder in ``root`` and its sub-folders (:func:`sst5.runs.find_runs`: a course folder's profile
+    runs and batches); :func:`sst5.runs.run_status` decides which count.
 
     Returns
     -------
@@ -78,27 +80,35 @@ def collect_runs(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not root.is_dir():
         raise FileNotFoundError(f"runs folder {root} does not exist: pass the --out folder of a batch")
     rows, problems = [], []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    folders = find_runs(root)
+    for folder in folders:
+        name = folder.relative_to(root).as_posix()
         status = run_status(folder)
         if status in (RunStatus.TRAINED, RunStatus.COMPLETE):
             try:
-                rows.append(_run_row(folder, read_json(folder / METRICS_FILE), status))
+                rows.append({**_run_row(folder, read_json(folder / METRICS_FILE), status), "run": name})
             except ValueError as error:
-                problems.append((folder.name, f"unreadable: {error}"))
+                problems.append((name, f"unreadable: {error}"))
         elif status == RunStatus.FAILED:
-            problems.append((folder.name, f"failed: {_error_of(folder / FAILURE_FILE)}"))
+            problems.append((name, f"failed: {_error_of(folder / FAILURE_FILE)}"))
         else:
             damage = _error_of(folder / METRICS_FILE) if (folder / METRICS_FILE).is_file() else None
-            problems.append((folder.name, f"unreadable: {damage}" if damage else f"unfinished ({status})"))
-    failures = root / "failures.json"
-    if failures.is_file():
+            problems.append((name, f"unreadable: {damage}" if damage else f"unfinished ({status})"))
+    listed = {p[0] for p in problems} | {r["run"] for r in rows}
+    for batch in sorted({root, *(folder.parent for folder in folders)}):  # each batch's record of its failures
+        failures = batch / FAILURES_FILE
+        if not failures.is_file():
+            continue
+        prefix = batch.relative_to(root).as_posix().removeprefix(".").lstrip("/")
         try:
             recorded = read_json(failures)
         except ValueError as error:
-            recorded = {}
-            problems.append(("failures.json", f"unreadable: {error}"))
-        listed = {p[0] for p in problems} | {r["run"] for r in rows}
-        problems += [(run, f"failed: {f.get('error', '')}") for run, f in recorded.items() if run not in listed]
+            problems.append((failures.relative_to(root).as_posix(), f"unreadable: {error}"))
+            continue
+        for run, failure in recorded.items():
+            name = f"{prefix}/{run}" if prefix else run
+            if name not in listed:
+                problems.append((name, f"failed: {failure.get('error', '')}"))
     board = pd.DataFrame(rows, columns=RUN_COLUMNS + _metric_columns())
     board = board.sort_values("test_sentence_accuracy", ascending=False).reset_index(drop=True)
     return board, pd.DataFrame(problems, columns=["run", "reason"])

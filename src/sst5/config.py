@@ -10,7 +10,9 @@ A *profile* says where the course runs and picks sensible defaults for it:
 
 Every notebook writes to and reads from one *course folder* (:func:`course_dir`): on Colab a folder on
 Google Drive, since Colab gives each notebook its own runtime and only Drive outlives it and is shared;
-elsewhere ``./runs``. A profile's run folder and the custom split's file are named inside it.
+elsewhere ``~/sst5-course``, an absolute folder, so that a notebook finds it from whatever folder its kernel
+starts in. A profile's run folder, the custom split's file, the batch's and the ClearML agent's runs are named
+inside it.
 A notebook's ``parameters`` cell holds ``None`` for "the profile's default"; :func:`resolve_config`
 fills those in, checks every value's type and range, and returns a frozen :class:`RunConfig`, whose
 fields are the one declaration of the run parameters (notebook 03's ``parameters`` cell is generated
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .schedule import parse_schedule
+from .text import TEXT_FORMS
 
 __all__ = [
     "LABEL_NAMES",
@@ -54,6 +57,7 @@ __all__ = [
     "cache_dir",
     "COURSE_DIR_ENV",
     "COLAB_COURSE_DIR",
+    "LOCAL_COURSE_DIR",
     "course_dir",
 ]
 
@@ -132,6 +136,9 @@ class RunConfig:
     batch_size: int = _param(32, "training batch size (evaluation uses twice as much)", allowed=Range(1, 65536))
     max_length: int = _param(128, "token limit; batches are padded only to their longest member",
                              allowed=Range(4, 65536))
+    text_form: str = _param(
+        "natural", "the text the model reads: the treebank's tokens rejoined as English is written (\"isn't\"), as "
+        "users type it, or the treebank's tokens as released (\"is n't\")", allowed=TEXT_FORMS)
     train_on: str = _param(
         "sentences", "train on root sentences, every labelled node of the training trees, or each distinct phrase once",
         allowed=("sentences", "phrases", "distinct_phrases"))
@@ -221,6 +228,8 @@ _COURSE_PATHS = ("output_dir", "split_file")
 COURSE_DIR_ENV = "SST5_COURSE_DIR"
 #: The course folder on Colab: on Google Drive, mounted at /content/drive on first use.
 COLAB_COURSE_DIR = "/content/drive/MyDrive/sst5-course"
+#: The course folder elsewhere: in the home folder, whatever folder a notebook's kernel starts in.
+LOCAL_COURSE_DIR = "~/sst5-course"
 _DRIVE_MOUNT = "/content/drive"
 #: The parameters notebook 03 takes (its ``parameters`` cell is generated from them), in declaration order.
 RUN_PARAMETERS: tuple[str, ...] = tuple(name for name, f in _FIELDS.items() if f.metadata["run"])
@@ -354,12 +363,13 @@ def cache_dir() -> Path:
 def course_dir() -> Path:
     """The course folder, where every notebook writes and reads: ``$SST5_COURSE_DIR``; else, on Colab, Google
     Drive's ``MyDrive/sst5-course`` (Drive is mounted on first use: runs, checkpoints and the split then
-    survive the runtime and are shared by the notebooks, each in its own runtime); else ``./runs``."""
+    survive the runtime and are shared by the notebooks, each in its own runtime); else ``~/sst5-course``. The path
+    is absolute (a relative ``$SST5_COURSE_DIR`` is taken from the folder the process started in)."""
     chosen = os.environ.get(COURSE_DIR_ENV)
     if chosen:
-        return Path(chosen).expanduser()
+        return Path(chosen).expanduser().absolute()
     if "google.colab" not in sys.modules:
-        return Path("runs")
+        return Path(LOCAL_COURSE_DIR).expanduser()
     if not os.path.ismount(_DRIVE_MOUNT):
         from google.colab import drive  # Colab only; asks the user to allow access once
 

@@ -208,11 +208,18 @@ def read_release(source: str | Path | None = None) -> SSTRelease:
                 f"(sha256 {OFFICIAL_SHA256}). The file was left as it is; replace it with the official "
                 f"release from {OFFICIAL_URL}."
             )
-        with zipfile.ZipFile(path) as archive:
-            for split, name in SPLITS.items():
-                raw = archive.read(f"trees/{name}")
-                digest.update(raw)
-                lines[split] = _tree_lines(raw, f"{path}:trees/{name}")
+        try:
+            with zipfile.ZipFile(path) as archive:
+                for split, name in SPLITS.items():
+                    raw = archive.read(f"trees/{name}")
+                    digest.update(raw)
+                    lines[split] = _tree_lines(raw, f"{path}:trees/{name}")
+        except zipfile.BadZipFile as error:
+            raise SSTFormatError(f"{path}: not a zip file, or a damaged one ({error}); point {DATA_ENV} at the "
+                                 f"official trainDevTestTrees_PTB.zip ({OFFICIAL_URL})") from error
+        except KeyError as error:
+            raise FileNotFoundError(f"{path}: the zip holds no {error.args[0]}; use the official release "
+                                    f"({OFFICIAL_URL})") from error
     return SSTRelease(path=path, lines=lines, fingerprint=digest.hexdigest())
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,32 +20,13 @@ import numpy as np
 
 from .analysis import token_attributions
 from .config import LABEL_NAMES
-from .predict import load_run_model, predict_proba
+from .predict import MAX_REVIEW_CHARS, clean_review, load_run_model, predict_proba
 
-__all__ = ["MAX_REVIEW_CHARS", "clean_review", "ReviewClassifier", "build_demo", "main"]
+__all__ = ["MAX_REVIEW_CHARS", "MAX_REQUEST_BYTES", "clean_review", "ReviewClassifier", "build_demo", "BodyLimit",
+           "launch", "main"]
 
-#: The longest review the page takes: a few paragraphs (the model reads its first 128 tokens anyway).
-MAX_REVIEW_CHARS = 5000
-
-
-def clean_review(text: str | None) -> str:
-    """``text`` with control characters removed and whitespace collapsed.
-
-    Raises
-    ------
-    ValueError
-        The review is empty (or only control characters and spaces), or longer than :data:`MAX_REVIEW_CHARS`;
-        the message says what to do.
-    """
-    kept = "".join(" " if unicodedata.category(c).startswith("C") else c for c in text or "")
-    review = " ".join(kept.split())
-    if not review:
-        raise ValueError("Type a review first: the box is empty.")
-    if len(review) > MAX_REVIEW_CHARS:
-        raise ValueError(f"That review is {len(review):,} characters long; the demo takes up to "
-                         f"{MAX_REVIEW_CHARS:,}. Paste a shorter one (the model reads its first 128 tokens).")
-    return review
-
+#: The largest request body the demo accepts: a review of MAX_REVIEW_CHARS characters is a few kB of JSON.
+MAX_REQUEST_BYTES = 64 * 1024
 
 class ReviewClassifier:
     """One finished run, or several (their probabilities averaged), ready to classify and explain reviews.
@@ -114,6 +94,45 @@ def build_demo(classifier: ReviewClassifier):
     return demo
 
 
+class BodyLimit:
+    """ASGI middleware: answer 413 to a request whose body is larger than ``max_bytes`` (declared or sent), before
+    the app reads it: the page sends only short reviews, and a server open to others (``--host 0.0.0.0``,
+    ``--share``) must not take anyone's megabytes."""
+
+    def __init__(self, app, max_bytes: int = MAX_REQUEST_BYTES) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            return await self._too_large(send)
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            return {"type": "http.disconnect"} if received > self.max_bytes else message
+
+        return await self.app(scope, limited_receive, send)
+
+    async def _too_large(self, send) -> None:
+        body = f"request body larger than {self.max_bytes} bytes".encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def launch(demo, **options):
+    """``demo.launch(**options)`` with what a page open to others needs: the page takes no files, so uploads are
+    refused (``max_file_size`` 0), and request bodies are capped (:class:`BodyLimit`)."""
+    from starlette.middleware import Middleware
+
+    return demo.launch(max_file_size=0, app_kwargs={"middleware": [Middleware(BodyLimit)]}, **options)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``sst5-demo``: serve the page for one or more finished runs."""
     parser = argparse.ArgumentParser(description="Try a fine-tuned run in the browser: a review in, the five class "
@@ -129,7 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ImportError) as error:
         parser.exit(2, f"error: {error}\n")
     print(f"serving {', '.join(args.run_dirs)} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share)
+    try:
+        launch(demo, server_name=args.host, server_port=args.port, share=args.share)
+    except (OSError, ValueError) as error:  # port in use, an unknown host
+        parser.exit(2, f"error: cannot serve on {args.host}:{args.port}: {str(error).splitlines()[0]}\n")
     return 0
 
 

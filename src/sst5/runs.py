@@ -35,6 +35,9 @@ __all__ = [
     "MODEL_SUBDIR",
     "CHECKPOINT_SUBDIR",
     "FAILURE_FILE",
+    "IDENTITY_FILE",
+    "FAILURES_FILE",
+    "TIMES_FILE",
     "RunStatus",
     "json_safe",
     "run_status",
@@ -48,6 +51,8 @@ __all__ = [
     "REFERENCE_RUNS",
     "reference_runs_dir",
     "is_finished",
+    "find_runs",
+    "latest_run",
     "run_or_reference",
     "runs_or_reference",
 ]
@@ -60,6 +65,11 @@ MODEL_SUBDIR = "model"
 CHECKPOINT_SUBDIR = "checkpoints"
 #: Written by the batch runner into a run's folder when one of its notebooks failed.
 FAILURE_FILE = "failure.json"
+#: A batch folder's records: each failed run's error, and each run's wall seconds.
+FAILURES_FILE = "failures.json"
+TIMES_FILE = "batch_times.json"
+#: Written by the batch runner before a run starts: what decides its result (:func:`sst5.batch.run_identity`).
+IDENTITY_FILE = "identity.json"
 
 
 class RunStatus(enum.StrEnum):
@@ -92,14 +102,23 @@ def write_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a process killed while writing
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide results from others sharing the folder
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_folder_atomic(path: str | Path, write: Callable[[Path], object]) -> Path:
@@ -218,37 +237,63 @@ def is_finished(run_dir: str | Path) -> bool:
     return run_status(run_dir) in (RunStatus.TRAINED, RunStatus.COMPLETE)
 
 
-def run_or_reference(run_dir: str | Path | None, default: str | Path) -> tuple[Path, bool]:
-    """The run notebook 04 analyses, and whether it is the reference: ``run_dir`` when given, else ``default``
-    (the profile's run folder) when it holds a finished run, else the first shipped reference run.
+_RUN_MARKERS = (METRICS_FILE, IDENTITY_FILE, FAILURE_FILE, CHECKPOINT_SUBDIR, MODEL_SUBDIR)
+
+
+def _is_run_folder(folder: Path) -> bool:
+    return any((folder / marker).exists() for marker in _RUN_MARKERS)
+
+
+def find_runs(root: str | Path, depth: int = 2) -> list[Path]:
+    """The run folders in ``root`` and in its sub-folders down to ``depth`` levels (a profile's run, a batch's
+    ``batch/<run>``, an agent's ``clearml/<run>``), sorted by path; hidden folders are skipped."""
+    root = Path(root)
+    if depth < 1 or not root.is_dir():
+        return []
+    runs = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        runs += [folder] if _is_run_folder(folder) else find_runs(folder, depth - 1)
+    return runs
+
+
+def latest_run(course: str | Path) -> Path | None:
+    """The finished run of the course folder whose ``metrics.json`` was written last, whatever profile, batch or
+    runtime type made it; None when there is none."""
+    finished = [run for run in find_runs(course) if is_finished(run)]
+    return max(finished, key=lambda run: (run / METRICS_FILE).stat().st_mtime, default=None)
+
+
+def run_or_reference(run_dir: str | Path | None, course: str | Path) -> tuple[Path, bool]:
+    """The run notebook 04 analyses, and whether it is the reference: ``run_dir`` when given, else the newest
+    finished run in the course folder (:func:`latest_run`), else the first shipped reference run.
 
     Raises
     ------
     FileNotFoundError
-        ``run_dir`` was given and holds no finished run; or neither ``default`` nor the installation has one.
+        ``run_dir`` was given and holds no finished run; or neither the course folder nor the installation has one.
     """
     if run_dir is not None:
         if not is_finished(run_dir):
             raise FileNotFoundError(f"run_dir={str(run_dir)!r} holds no finished run ({run_status(run_dir)}): "
                                     "point it at a folder notebook 03 completed, or leave it unset")
         return Path(run_dir), False
-    if is_finished(default):
-        return Path(default), False
+    newest = latest_run(course)
+    if newest is not None:
+        return newest, False
     shipped = reference_runs_dir()
     reference = [p for p in sorted(shipped.iterdir()) if is_finished(p)] if shipped.is_dir() else []
     if not reference:
-        raise FileNotFoundError(f"no finished run in {default}, and no reference run in {shipped}: run notebook 03 "
+        raise FileNotFoundError(f"no finished run in {course}, and no reference run in {shipped}: run notebook 03 "
                                 "first, or reinstall the course (pip install --force-reinstall sst5-course)")
     return reference[0], True
 
 
-def runs_or_reference(runs_dir: str | Path | None, default: str | Path) -> tuple[Path, bool]:
+def runs_or_reference(runs_dir: str | Path | None, course: str | Path) -> tuple[Path, bool]:
     """The folder of runs notebook 05 compares, and whether it is the reference: ``runs_dir`` when given (as it
-    is: failed runs are shown), else ``default`` (the course folder) when a run in it is finished, else the
+    is: failed runs are shown), else the course folder when a run in it (:func:`find_runs`) is finished, else the
     shipped reference runs."""
     if runs_dir is not None:
         return Path(runs_dir), False
-    default = Path(default)
-    if default.is_dir() and any(is_finished(p) for p in default.iterdir() if p.is_dir()):
-        return default, False
+    if any(is_finished(run) for run in find_runs(course)):
+        return Path(course), False
     return reference_runs_dir(), True

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .config import LABEL_NAMES
-from .runs import METRICS_FILE, PREDICTIONS_FILE, RunStatus, read_json, run_status, write_atomic, write_json
+from .runs import METRICS_FILE, PREDICTIONS_FILE, TIMES_FILE, RunStatus, read_json, run_status, write_atomic, write_json
 from .stats import PAIRED_METRICS, compare_runs, describe_comparison, precision_floor, seeds_needed
 
 if TYPE_CHECKING:
@@ -320,12 +320,13 @@ def run_study(model: str, out_dir: str | Path, results_dir: str | Path, seeds: S
     (BatchResult, StudyResults or None)
         What the batch did, and the results (None when no run is complete yet).
     """
-    from .batch import TIMES_FILE, run_batch
+    from .batch import run_batch, writable_folder
     from .config import default_profile_name
     from .provenance import device_name
 
     params = {**STUDY_PARAMETERS, **(params or {})}
     entries = study_entries(model, seeds)
+    writable_folder(results_dir, "--results")
     start = time.perf_counter()
     batch = run_batch(entries, out_dir, params, profile, data, compare=False)
     runs, predictions, records = collect_study(out_dir)

@@ -65,6 +65,7 @@ from .runs import (
 )
 from .sampling import ScheduledSampler, parse_schedule
 from .split import apply_split, load_split
+from .text import TEXT_FORM_ATTRIBUTE, model_text
 
 __all__ = [
     "prepare_splits",
@@ -114,9 +115,10 @@ def _tokenizer_key(tokenizer) -> str:
 
 
 def tokenize_splits(
-    splits: DatasetDict, tokenizer, max_length: int, cache_dir: str | Path | None = None
+    splits: DatasetDict, tokenizer, max_length: int, cache_dir: str | Path | None = None, text_form: str = "natural"
 ) -> DatasetDict:
-    """Tokenize every split (``input_ids``, ``attention_mask``, ``labels``, ``length``), with a disk cache.
+    """Tokenize every split (``input_ids``, ``attention_mask``, ``labels``, ``length``), with a disk cache; each text
+    is first put in ``text_form`` (:func:`sst5.text.model_text`), as every text a run's model reads is.
 
     The cache key is the tokenizer's full definition, ``max_length`` and the texts and labels, so models
     sharing a tokenizer (e.g. schedule variants of one model in a batch) tokenize only once. The cache
@@ -124,7 +126,7 @@ def tokenize_splits(
     longest member.
     """
     digest = hashlib.sha256(_tokenizer_key(tokenizer).encode())
-    digest.update(str(max_length).encode())
+    digest.update(f"{max_length} {text_form}".encode())
     for name in sorted(splits):
         digest.update(name.encode())
         digest.update("\x00".join(column(splits[name], "text")).encode())
@@ -132,7 +134,8 @@ def tokenize_splits(
     folder = Path(cache_dir or default_cache_dir() / "tokenized") / digest.hexdigest()[:24]
 
     def encode(batch):
-        encoded = tokenizer(batch["text"], truncation=True, max_length=max_length)
+        encoded = tokenizer([model_text(text, text_form) for text in batch["text"]], truncation=True,
+                            max_length=max_length)
         encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
         encoded["labels"] = batch["label"]
         return encoded
@@ -337,7 +340,8 @@ def evaluate_run(model, tokenizer, splits: DatasetDict, config: RunConfig):
         if name == "validation" and not config.score_validation_phrases:  # nothing reads them by default
             table = table[table["is_root"]].reset_index(drop=True)
         probabilities = predict_proba(model, tokenizer, table["text"].tolist(), max_length=config.max_length,
-                                      progress=config.progress, cpu_bf16=precision.cpu_bf16)
+                                      progress=config.progress, cpu_bf16=precision.cpu_bf16,
+                                      text_form=config.text_form)
         table["predicted"] = probabilities.argmax(axis=1)
         for label in range(len(LABEL_NAMES)):
             table[f"prob_{label}"] = probabilities[:, label]
@@ -366,6 +370,7 @@ def save_run(config: RunConfig, trainer: Trainer, metrics: dict, predictions: pd
     folder.mkdir(parents=True, exist_ok=True)
     model, tokenizer = trainer.model, trainer.processing_class
     final = model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
+    setattr(final.config, TEXT_FORM_ATTRIBUTE, config.text_form)  # predict and the demo read text as it was trained
 
     def save_model(tmp: Path) -> None:
         final.save_pretrained(tmp)
