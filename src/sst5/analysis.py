@@ -154,12 +154,13 @@ def token_attributions(model, tokenizer, text: str, target: int | None = None, n
 
 
 def attribution_html(attribution: Attribution) -> str:
-    """The tokens as HTML, shaded green where they push towards the class and red where they push away."""
+    """The tokens as HTML, shaded red where they push towards the class and blue where they push away: the demo's
+    colours (Gradio's highlighted text), so that notebook 04 and the page it opens read alike."""
     peak = float(np.abs(attribution.scores).max()) or 1.0
     spans = []
     for token, score in zip(attribution.tokens, attribution.scores, strict=True):
         alpha = abs(float(score)) / peak
-        colour = f"rgba(30, 132, 73, {alpha:.2f})" if score >= 0 else f"rgba(192, 57, 43, {alpha:.2f})"
+        colour = f"rgba(220, 38, 38, {alpha:.2f})" if score >= 0 else f"rgba(37, 99, 235, {alpha:.2f})"
         spans.append(f'<span title="{score:+.3f}" style="background:{colour};padding:1px 2px;border-radius:3px">'
                      f"{html.escape(token)}</span>")
     return (f"<div style='line-height:2'><b>{html.escape(LABEL_NAMES[attribution.target])}</b> "

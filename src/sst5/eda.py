@@ -11,6 +11,10 @@ from .config import LABEL_NAMES
 
 __all__ = ["to_frame", "label_distribution", "label_shares_by_length", "class_word_weights"]
 
+# Words that flip or weaken sentiment: scikit-learn's stop-word list holds them, but they are what the course
+# studies, so they stay in the counts.
+_NEGATIONS = frozenset({"not", "no", "never", "nothing", "nor", "none", "nobody", "nowhere", "neither", "but",
+                        "without", "cannot", "cant", "less", "few"})
 # Words that carry no sentiment but fill every class of a movie-review corpus.
 _FILLER_WORDS = frozenset({"film", "movie", "films", "movies", "story", "lrb", "rrb", "character", "characters",
                            "director", "make", "makes", "like", "just", "does", "way", "time", "really"})
@@ -33,7 +37,9 @@ def label_distribution(frame: pd.DataFrame) -> pd.DataFrame:
         counts["share"] = counts["count"] / counts.groupby("split")["count"].transform("sum")
         parts.append(counts.assign(level=level))
     table = pd.concat(parts, ignore_index=True)
-    table["class"] = table["label"].map(dict(enumerate(LABEL_NAMES)))
+    # ordinal order (negative … positive) in every table built from it, not alphabetical
+    table["class"] = pd.Categorical(table["label"].map(dict(enumerate(LABEL_NAMES))), categories=LABEL_NAMES,
+                                    ordered=True)
     return table[["level", "split", "label", "class", "count", "share"]]
 
 
@@ -58,7 +64,8 @@ def class_word_weights(frame: pd.DataFrame, top: int = 150, min_count: int = 5) 
     mostly neutral (so "n't" would mark *neutral*). A word's weight in class ``c`` is its count in
     sentences of class ``c`` times the logarithm of its lift ``P(word | c) / P(word)``, kept only where the
     lift exceeds 1: frequent *and* characteristic words come out large, words spread evenly over classes
-    (and stop words, film-review filler) not at all; the logarithm keeps rare words of high lift from
+    (and stop words, film-review filler) not at all, while negations (*not*, *no*, *never*, *but*, *without*)
+    are kept; the logarithm keeps rare words of high lift from
     outweighing common ones.
 
     Returns
@@ -67,7 +74,7 @@ def class_word_weights(frame: pd.DataFrame, top: int = 150, min_count: int = 5) 
         ``{label: {word: weight}}`` with at most ``top`` words per class.
     """
     vectorizer = CountVectorizer(
-        stop_words=sorted(ENGLISH_STOP_WORDS | _FILLER_WORDS), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b",
+        stop_words=sorted((ENGLISH_STOP_WORDS - _NEGATIONS) | _FILLER_WORDS), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b",
         min_df=min_count,
     )
     sentences = frame[frame["is_root"]]

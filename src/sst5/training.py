@@ -77,6 +77,8 @@ __all__ = [
     "validation_sentences",
     "run_callbacks",
     "ScheduledTrainer",
+    "collated_batch",
+    "batch_table",
     "EpochTimer",
     "build_trainer",
     "last_checkpoint",
@@ -221,6 +223,21 @@ class ScheduledTrainer(Trainer):
                 "for some models, e.g. MobileBERT), a lower learning_rate, or a smaller batch_size")
         return loss
 
+    def get_train_dataloader(self):
+        """The stock training loader, checked to draw from the course's sampler.
+
+        ``_get_train_sampler`` below replaces a private ``Trainer`` method: if a transformers release stops
+        calling it, the schedule would silently not apply. This check turns that into an error.
+        """
+        loader = super().get_train_dataloader()
+        if self.sampler is None:
+            import transformers
+
+            raise RuntimeError(f"transformers {transformers.__version__} no longer asks Trainer._get_train_sampler "
+                               "for the training sampler, so the batch schedule would be ignored; install a "
+                               "transformers version the course supports (see pyproject.toml)")
+        return loader
+
     def _get_train_sampler(self, train_dataset=None):
         # The dataset handed in has lost its non-model columns ("length"); read the full one.
         dataset = self.train_dataset
@@ -234,6 +251,27 @@ class ScheduledTrainer(Trainer):
             samples_per_epoch=self.samples_per_epoch,
         )
         return self.sampler
+
+
+def collated_batch(dataset, tokenizer, n_examples: int = 3, max_tokens: int = 16) -> dict:
+    """A small batch as the ``Trainer`` receives it: ``n_examples`` tokenized rows of different lengths (at most
+    ``max_tokens`` tokens, to keep it readable) padded by the collator to the longest (``input_ids``,
+    ``attention_mask``, ``labels`` tensors)."""
+    lengths = column(dataset, "length")
+    short = np.flatnonzero(lengths <= max_tokens)
+    picked = short[np.unique(lengths[short], return_index=True)[1]][-n_examples:]  # distinct lengths, longest
+    features = [{key: dataset[int(i)][key] for key in ("input_ids", "attention_mask", "labels")} for i in picked]
+    return DataCollatorWithPadding(tokenizer)(features)
+
+
+def batch_table(batch: dict, tokenizer) -> pd.DataFrame:
+    """One row per example of a collated batch: its tokens (padding included), ids and attention mask."""
+    return pd.DataFrame({
+        "tokens": [" ".join(tokenizer.convert_ids_to_tokens(ids)) for ids in batch["input_ids"].tolist()],
+        "input_ids": batch["input_ids"].tolist(),
+        "attention_mask": batch["attention_mask"].tolist(),
+        "label": [LABEL_NAMES[label] for label in batch["labels"].tolist()],
+    })
 
 
 class EpochTimer(TrainerCallback):
