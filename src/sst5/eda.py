@@ -74,7 +74,8 @@ def class_word_weights(frame: pd.DataFrame, top: int = 150, min_count: int = 5) 
         ``{label: {word: weight}}`` with at most ``top`` words per class.
     """
     vectorizer = CountVectorizer(
-        stop_words=sorted((ENGLISH_STOP_WORDS - _NEGATIONS) | _FILLER_WORDS), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b",
+        stop_words=sorted((ENGLISH_STOP_WORDS - _NEGATIONS) | _FILLER_WORDS),
+        token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b",
         min_df=min_count,
     )
     sentences = frame[frame["is_root"]]
