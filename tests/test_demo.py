@@ -2,6 +2,7 @@
 browser (headless Chromium driven by Selenium through Debian's chromedriver)."""
 
 import dataclasses
+import http.client
 import os
 import re
 import shutil
@@ -108,8 +109,14 @@ def test_the_demo_takes_no_uploads_no_large_bodies_and_says_when_its_port_is_tak
                 b"Content-Type: text/plain\r\n\r\n" + b"x" * 1000 + b"\r\n--b--\r\n")
         status, text = _post(f"{base}/upload", form, "multipart/form-data; boundary=b")
         assert status == 413, text  # the page takes no files: nothing is stored
-        status, text = _post(f"{base}/run/classify", b"{" + b" " * 2_000_000 + b"}", "application/json")
-        assert status == 413 and "larger than" in text
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.putrequest("POST", "/gradio_api/run/classify")  # declares 2 MB: refused before it is sent
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(2_000_000))
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 413 and "larger than" in response.read().decode()
+        connection.close()
         status, _ = _post(f"{base}/call/classify", b'{"data": ["A gorgeous film."]}', "application/json")
         assert status == 200  # a review still goes through
         taken = subprocess.run([sys.executable, "-m", "sst5.demo", str(smoke_run / "run"), "--port", str(port)],
