@@ -36,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .config import BATCH_PARAMETERS, RUNNER_PARAMETERS, RunConfig, resolve_config
+from .config import BATCH_PARAMETERS, BOOLEAN_WORDS, RUNNER_PARAMETERS, RunConfig, parse_boolean, resolve_config
 from .course import FINE_TUNING_NOTEBOOK, notebook_path
 from .models import read_model_list, weights_bytes
 from .runs import (
@@ -138,10 +138,6 @@ class BatchLockedError(RuntimeError):
     """Another batch is working on the same output folder."""
 
 
-#: Spellings of booleans that ``key=value`` assignments accept besides Python's ``True``/``False``.
-_BOOLEANS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
-
-
 def parse_assignments(items: Sequence[str], where: str = "argument") -> dict:
     """Parse ``key=value`` strings; values are Python literals (``3``, ``1e-5``, ``True``), booleans spelt
     ``yes``/``no``/``true``/``false``/``on``/``off`` (any case), or plain strings."""
@@ -150,8 +146,8 @@ def parse_assignments(items: Sequence[str], where: str = "argument") -> dict:
         key, sep, raw = item.partition("=")
         if not sep or not key.isidentifier():
             raise ValueError(f"{where}: {item!r} is not key=value (e.g. epochs=3 or schedule=stratified:2,random:2)")
-        if raw.lower() in _BOOLEANS:
-            params[key] = _BOOLEANS[raw.lower()]
+        if raw.lower() in BOOLEAN_WORDS:
+            params[key] = parse_boolean(raw)
             continue
         try:
             params[key] = ast.literal_eval(raw)

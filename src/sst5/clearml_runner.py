@@ -23,20 +23,18 @@ import typing
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import RUNNER_PARAMETERS, RunConfig, course_dir, describe, resolve_config
+from .config import RUNNER_PARAMETERS, RunConfig, course_dir, describe, parse_boolean, resolve_config
 
 __all__ = ["build_parser", "main"]
 
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
 _TEMPLATE_ONLY = "template_only"
-_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
-
-
 def boolean(text: str) -> bool:
-    """argparse type of the boolean parameters: ``True``/``False`` (or ``1``/``0``), any case."""
-    if text.lower() not in _BOOLEANS:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a boolean (True or False)")
-    return _BOOLEANS[text.lower()]
+    """argparse type of the boolean parameters: the course's one boolean grammar (:func:`sst5.config.parse_boolean`)."""
+    try:
+        return parse_boolean(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

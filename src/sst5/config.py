@@ -39,6 +39,8 @@ __all__ = [
     "HEADLINE_METRICS",
     "LOWER_IS_BETTER",
     "greater_is_better",
+    "BOOLEAN_WORDS",
+    "parse_boolean",
     "TFIDF_SETTINGS",
     "MODEL_LISTS",
     "TRACKERS",
@@ -83,6 +85,24 @@ MODEL_LISTS: tuple[str, ...] = ("smoke", "cpu", "cpu-phrases", "cpu-large", "gpu
 TFIDF_SETTINGS = {"C": 4.0, "class_weight": None, "char_ngrams": True}
 #: Experiment trackers (the Trainer's ``report_to`` names); ClearML runs offline without a server.
 TRACKERS = ("clearml", "tensorboard", "wandb", "none")
+
+
+#: How a boolean is written on a command line, in a model list and in ClearML's Args (any case).
+BOOLEAN_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+def parse_boolean(text: str) -> bool:
+    """``text`` as a boolean (:data:`BOOLEAN_WORDS`, any case).
+
+    Raises
+    ------
+    ValueError
+        ``text`` is not one of those words.
+    """
+    try:
+        return BOOLEAN_WORDS[text.strip().lower()]
+    except KeyError:
+        raise ValueError(f"{text!r} is not a boolean (True or False)") from None
 
 
 def greater_is_better(metric: str) -> bool:

@@ -7,6 +7,7 @@ a checkout, from git itself.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import json
 import platform
@@ -36,6 +37,7 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+@functools.cache  # asked once per planned run; git is not asked again in the same process
 def course_commit() -> str | None:
     """The git commit the installed course was built from, with ``+dirty`` for local changes; else None.
 
