@@ -3,9 +3,10 @@
     python benchmarks/publish_runs.py runs/cpu-profile benchmarks/results/cpu_profile
 
 Each finished run folder of the batch becomes ``RESULTS/<run>/`` with its ``metrics.json`` (parameters, every
-metric, provenance, wall time) and ``predictions.parquet`` holding its test rows only (sentences and phrases:
-label, predicted class and the five probabilities), so that every figure reported from it can be recomputed;
-the batch's wall seconds per run (``batch_times.json``) are merged into ``RESULTS/batch_times.json``.
+metric, provenance, wall time) and ``predictions.parquet`` holding its test rows (sentences and phrases) and its
+validation sentences (label, predicted class and the five probabilities), so that every figure reported from it
+can be recomputed and a temperature fitted on validation (:mod:`sst5.calibration`); the batch's wall seconds
+per run (``batch_times.json``) are merged into ``RESULTS/batch_times.json``.
 ``benchmarks/results/cpu_profile`` also serves as the course's reference runs (``sst5.runs.REFERENCE_RUNS``), read by
 notebooks 04 and 05 before a user has a run of their own.
 """
@@ -20,16 +21,17 @@ from sst5.runs import METRICS_FILE, PREDICTIONS_FILE, TIMES_FILE, is_finished, r
 
 
 def publish(run_dir: Path, results_dir: Path) -> Path:
-    """Write ``run_dir``'s metrics and test predictions to ``results_dir/<run name>``."""
+    """Write ``run_dir``'s metrics, test predictions and validation-sentence predictions to ``results_dir/<run>``."""
     target = results_dir / run_dir.name
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / METRICS_FILE, target / METRICS_FILE)
     table = pd.read_parquet(run_dir / PREDICTIONS_FILE)
-    test = table[table["split"] == "test"].reset_index(drop=True)
-    probabilities = [c for c in test.columns if c.startswith("prob_")]
-    test[probabilities] = test[probabilities].astype("float32").round(4)  # 4 decimals: half the file, same argmax
+    kept = table[(table["split"] == "test") | ((table["split"] == "validation") & table["is_root"])]
+    kept = kept.reset_index(drop=True)
+    probabilities = [c for c in kept.columns if c.startswith("prob_")]
+    kept[probabilities] = kept[probabilities].astype("float32").round(4)  # 4 decimals: half the file, same argmax
     write_atomic(target / PREDICTIONS_FILE,
-                 lambda tmp: test.to_parquet(tmp, index=False, compression="zstd", compression_level=19))
+                 lambda tmp: kept.to_parquet(tmp, index=False, compression="zstd", compression_level=19))
     return target
 
 

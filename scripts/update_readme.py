@@ -1,10 +1,11 @@
-"""Write the README's generated sections from the committed results (run after they change):
+"""Write the generated sections of the course's front page (README.md) and of its results page
+(benchmarks/README.md) from the committed results (run after they change):
 
-    python scripts/update_readme.py           # rewrite README.md
-    python scripts/update_readme.py --check   # exit 1 if README.md is out of date (the tests run this)
+    python scripts/update_readme.py           # rewrite both pages
+    python scripts/update_readme.py --check   # exit 1 if a page is out of date (the tests run this)
 
 A section sits between ``<!-- begin: NAME ... -->`` and ``<!-- end: NAME -->``; :data:`SECTIONS` says what
-writes each.
+writes each, :data:`DOCUMENTS` which page holds it.
 """
 
 import argparse
@@ -12,14 +13,51 @@ import re
 import sys
 from pathlib import Path
 
-from sst5.quality import idea_report, quality_report, quality_table, recipe_difference
+import pandas as pd
+
+from sst5.course import COURSE_NOTEBOOKS, colab_url
+from sst5.quality import (
+    calibration_table,
+    headline_table,
+    idea_report,
+    pair_report,
+    quality_report,
+    quality_table,
+    recipe_difference,
+)
+from sst5.runs import METRICS_FILE, find_runs, read_json
 from sst5.study import load_study, study_report
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+RESULTS_PAGE = ROOT / "benchmarks" / "README.md"
 RESULTS = ROOT / "benchmarks" / "results"
 PHRASES = RESULTS / "quality_phrases"  # the shipped list cpu-phrases
 PHRASES_1EPOCH = RESULTS / "quality_phrases_1epoch"
+MPNET = RESULTS / "quality_mpnet"
+DISTILLATION = RESULTS / "distillation"
+BASELINES = RESULTS / "baselines"
+#: What each notebook teaches (the front page's table; the badges follow sst5.config.REPO_SLUG).
+NOTEBOOK_TOPICS = {
+    "01_eda.ipynb": ("EDA", "class shares over phrases and sentences, telling words, labels by phrase length, "
+                     "the treebank's text form, baselines"),
+    "02_splitting.ipynb": ("Splitting", "why a random phrase split leaks, group splits, a Wasserstein-optimal seed, "
+                           "reproducible split files"),
+    "03_fine_tuning.ipynb": ("Fine-tuning", "the HF `Trainer`, a tokenized and padded batch, a per-epoch schedule of "
+                             "random/stratified batches, distillation, ClearML tracking"),
+    "04_error_analysis.ipynb": ("Error analysis", "confusion matrices three ways, neighbour rate, confident "
+                                "mistakes, attributions, try your own review"),
+    "05_compare_models.ipynb": ("Comparing models", "leaderboard, intervals, choosing for a goal, ensembles "
+                                "chosen on validation"),
+}
+SENTENCES = ("sentences, 3 epochs", RESULTS / "cpu_profile", "bf16")
+#: The front page's rows: (what, the committed runs, the precision kept of them).
+HEADLINE = [
+    ("MiniLM (22.7M), sentences, 3 epochs (`cpu` profile)", RESULTS / "cpu_profile", "bf16"),
+    ("MiniLM, distinct phrases, 3 epochs (`cpu-phrases`)", PHRASES, None),
+    ("MiniLM taught by MPNet (`teacher=mpnet`)", DISTILLATION, None),
+    ("MPNet-base (110M), distinct phrases, 1 epoch", MPNET, None),
+]
 #: The quality table's rows: what was run (with its command), the committed runs, the precision kept of them.
 QUALITY_RECIPES = [
     ("sentences, 3 epochs, batch 32, lr 1e-4 (cpu profile: `make course`, `sst5-batch --models cpu`)",
@@ -29,17 +67,82 @@ QUALITY_RECIPES = [
      PHRASES_1EPOCH, None),
     ("distinct phrases, 3 epochs, batch 128, lr 1e-4 (`sst5-batch --models cpu-phrases --profile cpu`)",
      PHRASES, None),
+    ("the same, taught by MPNet (`sst5-batch --models benchmarks/distillation.txt --profile cpu`)", DISTILLATION, None),
+    ("MPNet-base, distinct phrases, 1 epoch, batch 128, lr 5e-5 (`benchmarks/quality_mpnet.txt`)", MPNET, None),
 ]
 #: Recipes compared over their seeds on the same test sentences: (A, B), each (name, folder, precision).
-SENTENCES = ("sentences, 3 epochs", RESULTS / "cpu_profile", "bf16")
 QUALITY_DIFFERENCES = [
     (("phrases, 3 epochs", PHRASES, None), ("phrases, 1 epoch", PHRASES_1EPOCH, None)),
     (("phrases, 1 epoch", PHRASES_1EPOCH, None), SENTENCES),
     (("phrases, 3 epochs", PHRASES, None), SENTENCES),
+    (("bf16", RESULTS / "cpu_profile", "bf16"), ("float32", RESULTS / "cpu_profile", "float32")),
+    (("taught by MPNet", DISTILLATION, None), ("phrases, 3 epochs", PHRASES, None)),
 ]
+#: Runs whose validation predictions were kept, so that a temperature can be fitted: (name, folder).
+CALIBRATED = [("MPNet-base, phrases, 1 epoch", MPNET), ("MiniLM taught by MPNet", DISTILLATION),
+              ("MiniLM, sentences, 3 epochs (both text forms)", RESULTS / "text_form")]
 IDEAS_COMMAND = ("sst5-batch --models benchmarks/quality_ideas.txt --profile cpu --out runs/quality-ideas\n"
                  "python benchmarks/publish_runs.py runs/quality-ideas benchmarks/results/quality_ideas\n"
                  "python scripts/update_readme.py")
+
+
+def _committed(rows: list) -> list:
+    """The rows all of whose recipes have finished runs committed (a recipe still running has none yet)."""
+    def has_runs(recipe) -> bool:
+        return Path(recipe[1]).is_dir() and bool(find_runs(recipe[1], depth=1))
+
+    return [row for row in rows if all(map(has_runs, row if isinstance(row[0], tuple) else [row]))]
+
+
+def notebooks_section() -> str:
+    badge = "https://colab.research.google.com/assets/colab-badge.svg"
+    lines = ["| # | notebook | you learn | open |", "|---|---|---|---|"]
+    for name in COURSE_NOTEBOOKS:
+        title, topics = NOTEBOOK_TOPICS[name]
+        lines.append(f"| {name[:2]} | [{title}](notebooks/{name}) | {topics} | "
+                     f"[![Open In Colab]({badge})]({colab_url(f'notebooks/{name}')}) |")
+    return "\n".join(lines) + "\n"
+
+
+def baselines_section() -> str:
+    table = pd.read_csv(BASELINES / "baselines.csv").pivot(index="baseline", columns="level")
+    order = ["majority class", "prior guess", "TF-IDF + logistic regression"]
+    lines = ["| baseline | sentences: accuracy | macro-F1 | phrases: accuracy | macro-F1 |", "|---|---|---|---|---|"]
+    for name in order:
+        cells = [table.loc[name, (metric, level)] for level in ("sentence", "phrase") for metric in ("accuracy",
+                                                                                                   "macro_f1")]
+        lines.append(f"| {name} | " + " | ".join("–" if pd.isna(c) else f"{c:.1f}" for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def leakage_section() -> str:
+    table = pd.read_csv(BASELINES / "leakage.csv", index_col="split")
+    lines = ["| split (20 % held out) | sentence accuracy % | phrase accuracy % |", "|---|---|---|"]
+    lines += [f"| {split} | {row.sentence_accuracy:.1f} | {row.phrase_accuracy:.1f} |" for split, row in
+              table.iterrows()]
+    gap = table.loc["random phrase split"] - table.loc["group split"]
+    lines += ["", f"The leaky split scores {gap.sentence_accuracy:+.1f} points at sentence level and "
+              f"{gap.phrase_accuracy:+.1f} at phrase level: memory of the test trees' own phrases, not skill."]
+    return "\n".join(lines).replace("+-", "−") + "\n"
+
+
+def pending(folder: Path, command: str) -> str:
+    return f"No run is committed in `{folder.relative_to(ROOT)}` yet. To measure it:\n\n```bash\n{command}\n```\n"
+
+
+def distillation_section() -> str:
+    if not _committed([("", DISTILLATION, None)]):
+        return pending(DISTILLATION, "sst5-batch --models benchmarks/distillation.txt --profile cpu --out "
+                       "runs/distillation\npython benchmarks/publish_runs.py runs/distillation "
+                       "benchmarks/results/distillation")
+    difference = recipe_difference(("taught by MPNet", DISTILLATION, None), ("the recipe alone", PHRASES, None))
+    return quality_report(DISTILLATION) + f"\nAgainst the recipe alone (same seeds' recipe runs): {difference}\n"
+
+
+def text_form_section() -> str:
+    runs = {read_json(run / METRICS_FILE)["params"].get("text_form", "treebank"): run
+            for run in find_runs(RESULTS / "text_form", depth=1)}
+    return pair_report("natural", runs["natural"], "treebank", runs["treebank"])
 
 
 def ideas_section(folder: Path) -> str:
@@ -50,42 +153,58 @@ def ideas_section(folder: Path) -> str:
 
 
 def differences_section() -> str:
-    return "".join(f"- {recipe_difference(a, b)}\n" for a, b in QUALITY_DIFFERENCES)
+    return "".join(f"- {recipe_difference(a, b)}\n" for a, b in _committed(QUALITY_DIFFERENCES))
 
 
 SECTIONS = {
-    "quality-table": lambda: quality_table(QUALITY_RECIPES),
+    "notebooks": notebooks_section,
+    "headline": lambda: headline_table(_committed(HEADLINE), pd.read_csv(BASELINES / "baselines.csv")),
+    "baselines": baselines_section,
+    "leakage": leakage_section,
+    "quality-table": lambda: quality_table(_committed(QUALITY_RECIPES)),
     "quality-phrases": lambda: quality_report(PHRASES),
     "quality-phrases-1epoch": lambda: quality_report(PHRASES_1EPOCH),
     "quality-differences": differences_section,
+    "quality-mpnet": lambda: quality_report(MPNET),
+    "distillation": distillation_section,
     "quality-ideas": lambda: ideas_section(RESULTS / "quality_ideas"),
+    "text-form": text_form_section,
+    "calibration": lambda: calibration_table(CALIBRATED),
     "schedule-study": lambda: study_report(load_study()),
 }
+#: Which page holds which sections.
+DOCUMENTS = {README: ("notebooks", "headline"),
+             RESULTS_PAGE: tuple(name for name in SECTIONS if name not in ("notebooks", "headline"))}
 
 
-def updated(text: str) -> str:
-    """``text`` with every generated section rewritten."""
-    for name, write in SECTIONS.items():
+def updated(text: str, names=None) -> str:
+    """``text`` with its generated sections ``names`` (default: all of :data:`SECTIONS`) rewritten."""
+    for name in names or SECTIONS:
+        write = SECTIONS[name]
         escaped = re.escape(name)  # followed by a space or -->, so that a name is not read as another's prefix
         pattern = re.compile(rf"(<!-- begin: {escaped}(?=\s|-->)[^>]*-->\n).*?(<!-- end: {escaped} -->)", re.S)
         if not pattern.search(text):
-            raise ValueError(f"README.md has no section {name!r} (<!-- begin: {name} --> ... <!-- end: {name} -->)")
+            raise ValueError(f"the page has no section {name!r} (<!-- begin: {name} --> ... <!-- end: {name} -->)")
         text = pattern.sub(lambda m, write=write: m.group(1) + write() + m.group(2), text)
     return text
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="only check that README.md is up to date")
+    parser.add_argument("--check", action="store_true", help="only check that both pages are up to date")
     args = parser.parse_args()
-    text = README.read_text(encoding="utf-8")
-    new = updated(text)
-    if args.check:
+    stale = []
+    for page, names in DOCUMENTS.items():
+        text = page.read_text(encoding="utf-8")
+        new = updated(text, names)
         if new != text:
-            print("README.md is out of date: run python scripts/update_readme.py", file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(new, encoding="utf-8")
+            stale.append(page)
+            if not args.check:
+                page.write_text(new, encoding="utf-8")
+    if args.check and stale:
+        print(f"out of date: {', '.join(str(p.relative_to(ROOT)) for p in stale)}: run python scripts/update_readme.py",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from sst5.analysis import accuracy_by_length, class_leaks, confident_mistakes
-from sst5.compare import choose_model, collect_runs, ensemble, ensemble_top, export_leaderboard
+from sst5.compare import choose_model, collect_runs, ensemble_against_best, ensemble_top, export_leaderboard
 from sst5.metrics import classification_metrics
 from sst5.runs import write_json
 
@@ -67,18 +67,25 @@ def test_choose_model_respects_the_precision_floor(runs):
 
 
 def test_ensemble_averages_and_checks_rows(runs, tmp_path_factory):
-    scores, members = ensemble([runs / "perfect", runs / "mostly"])
-    assert members == {"perfect": 1.0, "mostly": 0.75}
-    assert scores["accuracy"] == 1.0  # where they disagree, the surer (perfect) run outweighs the other
+    # the best member is the best on validation, even where another run is better on test
+    result = ensemble_against_best([runs / "perfect", runs / "mostly"], {"perfect": 0.5, "mostly": 0.6})
+    assert result.best_member == "mostly" and result.members == ["perfect", "mostly"]
+    assert result.scores["accuracy"] == 1.0  # where they disagree, the surer (perfect) run outweighs the other
+    assert result.comparisons["accuracy"].difference == pytest.approx(1.0 - 0.75)
+    assert list(result.sentences["predicted"]) == list(LABELS)
+    with pytest.raises(ValueError, match="no validation score for mostly"):
+        ensemble_against_best([runs / "perfect", runs / "mostly"], {"perfect": 0.5})
     other = tmp_path_factory.mktemp("other")
     _make_run(other / "other-data", LABELS, texts=[f"x{i}" for i in range(len(LABELS))])
     with pytest.raises(ValueError, match="different test rows"):
-        ensemble([runs / "perfect", other / "other-data"])
+        ensemble_against_best([runs / "perfect", other / "other-data"], {"perfect": 1, "other-data": 1})
     with pytest.raises(ValueError, match="at least two"):
-        ensemble([runs / "perfect"])
+        ensemble_against_best([runs / "perfect"], {"perfect": 1})
     board, _ = collect_runs(runs)
-    table, left_out = ensemble_top(board, runs, k=2)
-    assert list(table.index) == ["perfect", "mostly", "ensemble"] and left_out.empty
+    table, result, left_out = ensemble_top(board, runs, k=2)
+    assert list(table.index)[:3] == ["perfect", "mostly", "ensemble"] and left_out.empty
+    assert table.index[3].startswith("ensemble − best member (perfect, best on validation)")
+    assert result.best_member == "perfect" and "[" in table.iloc[3, 0]
 
 
 def test_ensemble_leaves_out_runs_scored_on_other_rows(runs):
@@ -87,8 +94,8 @@ def test_ensemble_leaves_out_runs_scored_on_other_rows(runs):
     _make_run(runs / "other-subset", better, texts=[f"x{i}" for i in range(len(LABELS))])
     board, _ = collect_runs(runs)
     board.loc[board["run"] == "other-subset", "validation_sentence_accuracy"] = 0.95  # ranked second
-    table, left_out = ensemble_top(board, runs, k=3)
-    assert list(table.index) == ["perfect", "mostly", "neighbour", "ensemble"]
+    table, _, left_out = ensemble_top(board, runs, k=3)
+    assert list(table.index)[:4] == ["perfect", "mostly", "neighbour", "ensemble"]
     assert left_out["run"].tolist() == ["other-subset"] and "other test rows" in left_out["reason"].iloc[0]
 
 
@@ -99,8 +106,8 @@ def test_no_finished_run_gives_an_empty_board_with_its_columns(tmp_path):
     assert board.empty and "test_sentence_accuracy" in board.columns and "commit" in board.columns
     assert set(problems["run"]) == {"crashed", "bad-model"}
     assert choose_model(board, 0.2).empty
-    table, left_out = ensemble_top(board, tmp_path)
-    assert table.empty and left_out.empty
+    table, result, left_out = ensemble_top(board, tmp_path)
+    assert table.empty and result is None and left_out.empty
 
 
 def test_error_analysis_tables(runs):

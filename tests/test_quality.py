@@ -7,18 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sst5.analysis import PROB_COLUMNS
 from sst5.baselines import PUBLISHED
+from sst5.compare import ensemble_against_best
 from sst5.quality import (
     collect_seeds,
     idea_report,
     quality_report,
     quality_table,
     recipe_difference,
-    seed_ensemble,
-    seed_sentences,
 )
-from sst5.runs import TIMES_FILE, reference_runs_dir, write_json
+from sst5.runs import PROB_COLUMNS, TIMES_FILE, reference_runs_dir, write_json
 
 
 def _records(precision):
@@ -52,17 +50,18 @@ def test_each_seed_as_recorded(bf16_runs):
 
 def test_the_ensemble_averages_probabilities_and_its_best_member_is_picked_on_validation(bf16_runs):
     seeds = collect_seeds(bf16_runs)
-    sentences = seed_sentences(bf16_runs, seeds)
+    result = ensemble_against_best([bf16_runs / run for run in seeds["run"]],
+                                   dict(zip(seeds["run"], seeds["validation_pick"], strict=True)))
+    sentences = result.sentences
     tables = [pd.read_parquet(bf16_runs / run / "predictions.parquet").query("is_root") for run in seeds["run"]]
     average = np.mean([t[PROB_COLUMNS].to_numpy() for t in tables], axis=0)
     labels = tables[0]["label"].to_numpy()
     assert len(sentences) == 2210 and np.array_equal(sentences["predicted"], average.argmax(1))
-    result = seed_ensemble(sentences, seeds)
-    assert result["best"] == seeds.loc[seeds["validation_pick"].idxmax(), "run"]  # not the best on test
-    assert result["scores"]["accuracy"] == pytest.approx(np.mean(average.argmax(1) == labels))
-    comparison = result["comparisons"]["accuracy"]
-    best = seeds.set_index("run").loc[result["best"], "accuracy"]
-    assert comparison.difference == pytest.approx(result["scores"]["accuracy"] - best)
+    assert result.best_member == seeds.loc[seeds["validation_pick"].idxmax(), "run"]  # not the best on test
+    assert result.scores["accuracy"] == pytest.approx(np.mean(average.argmax(1) == labels))
+    comparison = result.comparisons["accuracy"]
+    best = seeds.set_index("run").loc[result.best_member, "accuracy"]
+    assert comparison.difference == pytest.approx(result.scores["accuracy"] - best)
     assert comparison.low < comparison.difference < comparison.high and comparison.p_value is not None
 
 

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from .config import LABEL_NAMES
+from .runs import PROB_COLUMNS
 from .text import model_text, text_form_of
 
 __all__ = [
-    "PROB_COLUMNS",
     "load_predictions",
     "accuracy_by_length",
     "class_leaks",
@@ -25,7 +25,6 @@ __all__ = [
     "attribution_html",
 ]
 
-PROB_COLUMNS = [f"prob_{i}" for i in range(len(LABEL_NAMES))]
 _LENGTH_BINS = (0, 1, 2, 3, 5, 10, 20, 30, 1000)
 
 

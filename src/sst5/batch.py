@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from .config import BATCH_PARAMETERS, BOOLEAN_WORDS, RUNNER_PARAMETERS, RunConfig, parse_boolean, resolve_config
 from .course import FINE_TUNING_NOTEBOOK, notebook_path
+from .distill import teacher_path
 from .models import read_model_list, weights_bytes
 from .runs import (
     FAILURE_FILE,
@@ -45,6 +46,7 @@ from .runs import (
     IDENTITY_FILE,
     TIMES_FILE,
     RunStatus,
+    file_sha256,
     json_safe,
     read_json,
     run_status,
@@ -186,7 +188,10 @@ def run_identity(model: str, config: RunConfig) -> dict:
 
     parameters = {"profile": config.profile, **{name: getattr(config, name) for name in RUNNER_PARAMETERS}}
     parameters.pop("tracker")  # where the run is logged does not change it
-    return json_safe({"parameters": parameters, "model_revision": model_revision(model), "course": course_commit()})
+    identity = {"parameters": parameters, "model_revision": model_revision(model), "course": course_commit()}
+    if config.teacher is not None:  # a teacher's name or path says nothing of what the table holds
+        identity["teacher_sha256"] = file_sha256(teacher_path(config.teacher))
+    return json_safe(identity)
 
 
 def run_name(model: str, identity: dict) -> str:

@@ -7,20 +7,32 @@ silently dropped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .analysis import PROB_COLUMNS, load_predictions
+from .analysis import load_predictions
+from .calibration import run_temperature, scale_probabilities
 from .config import HEADLINE_METRICS, LABEL_NAMES, greater_is_better
 from .metrics import classification_metrics
-from .runs import FAILURE_FILE, FAILURES_FILE, METRICS_FILE, RunStatus, find_runs, read_json, run_status, write_atomic
-from .stats import precision_floor
+from .runs import (
+    FAILURE_FILE,
+    FAILURES_FILE,
+    METRICS_FILE,
+    PROB_COLUMNS,
+    RunStatus,
+    find_runs,
+    read_json,
+    run_status,
+    write_atomic,
+)
+from .stats import PAIRED_METRICS, compare_runs, precision_floor, signed_points
 
 __all__ = ["RUN_COLUMNS", "collect_runs", "leaderboard_markdown", "export_leaderboard", "choose_model",
-           "ensemble_sentences", "ensemble", "ensemble_top"]
+           "ensemble_sentences", "EnsembleResult", "ensemble_against_best", "ensemble_top"]
 
 # The columns that identify a prediction row: runs can be ensembled when these agree.
 _ROW_KEY = ["sentence_id", "text", "label"]
@@ -158,8 +170,10 @@ def choose_model(board: pd.DataFrame, min_precision: float = 0.0, objective: str
     return eligible.sort_values(column, ascending=not greater_is_better(objective)).reset_index(drop=True)
 
 
-def ensemble_sentences(run_dirs: Sequence[str | Path], split: str = "test") -> pd.DataFrame:
-    """Average the class probabilities of several runs on the same rows; keep the sentences (tree roots).
+def ensemble_sentences(run_dirs: Sequence[str | Path], split: str = "test", calibrated: bool = True) -> pd.DataFrame:
+    """Average the class probabilities of several runs on the same rows, each scaled by the temperature fitted on
+    its validation sentences (:func:`sst5.calibration.run_temperature`; none for a run published without them, or
+    with ``calibrated=False``); keep the sentences (tree roots).
 
     Returns
     -------
@@ -182,7 +196,9 @@ def ensemble_sentences(run_dirs: Sequence[str | Path], split: str = "test") -> p
                              "ensemble only runs made on the same split and data subset")
     roots = first["is_root"].to_numpy()
     sentences = first.loc[roots, ["sentence_id", "label"]].reset_index(drop=True)
-    average = np.mean([t[PROB_COLUMNS].to_numpy()[roots] for t in tables.values()], axis=0)
+    temperatures = [run_temperature(d) if calibrated else None for d in run_dirs]
+    average = np.mean([scale_probabilities(t[PROB_COLUMNS].to_numpy()[roots], temperature)
+                       for t, temperature in zip(tables.values(), temperatures, strict=True)], axis=0)
     sentences[PROB_COLUMNS] = average
     sentences["predicted"] = average.argmax(axis=1)
     for name, table in tables.items():
@@ -190,25 +206,44 @@ def ensemble_sentences(run_dirs: Sequence[str | Path], split: str = "test") -> p
     return sentences
 
 
-def ensemble(run_dirs: Sequence[str | Path], split: str = "test") -> tuple[dict, dict]:
-    """Average the class probabilities of several runs on the same rows; score it at sentence level
-    (:func:`ensemble_sentences`).
+@dataclass(frozen=True)
+class EnsembleResult:
+    """An ensemble judged against its best member, the one protocol of the course: the members and the best
+    member are chosen on validation, never on test, and the ensemble − best member difference on the test
+    sentences carries a paired interval (:func:`sst5.stats.compare_runs`)."""
 
-    Returns
-    -------
-    ensemble_metrics : dict
-        :func:`sst5.metrics.classification_metrics` of the averaged probabilities (sentences).
-    member_accuracy : dict
-        Each member's own sentence accuracy, keyed by run folder name.
+    members: list[str]
+    best_member: str
+    sentences: pd.DataFrame  # :func:`ensemble_sentences`: averaged probabilities, ``predicted``, each member's
+    scores: dict  # :func:`sst5.metrics.classification_metrics` of the ensemble (test sentences)
+    comparisons: dict  # metric -> :class:`sst5.stats.Comparison`, ensemble − best member
+
+
+def ensemble_against_best(run_dirs: Sequence[str | Path], validation_scores: Mapping[str, float]) -> EnsembleResult:
+    """Average ``run_dirs``' probabilities (:func:`ensemble_sentences`) and compare the ensemble with its best
+    member, the run with the highest ``validation_scores[name]`` (a validation metric, keyed by run folder name),
+    on every paired metric.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two runs, runs scored on other rows, or a run without a validation score.
     """
-    sentences = ensemble_sentences(run_dirs, split)
-    labels = sentences["label"].to_numpy()
-    members = {Path(d).name: float(np.mean(sentences[Path(d).name].to_numpy() == labels)) for d in run_dirs}
-    return classification_metrics(labels, sentences["predicted"].to_numpy()), members
+    names = [Path(d).name for d in run_dirs]
+    if missing := [name for name in names if name not in validation_scores]:
+        raise ValueError(f"no validation score for {', '.join(missing)}: the best member is chosen on validation")
+    sentences = ensemble_sentences(run_dirs)
+    best = max(names, key=lambda name: validation_scores[name])
+    labels, predicted = sentences["label"].to_numpy(), sentences["predicted"].to_numpy()
+    comparisons = {metric: compare_runs(labels, predicted, sentences[best].to_numpy(), metric)
+                   for metric in PAIRED_METRICS}
+    return EnsembleResult(names, best, sentences, classification_metrics(labels, predicted), comparisons)
 
 
-def ensemble_top(board: pd.DataFrame, root: str | Path, k: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Ensemble the ``k`` best runs by validation sentence accuracy that were scored on the same test rows.
+def ensemble_top(board: pd.DataFrame, root: str | Path, k: int = 3,
+                 by: str = "validation_sentence_accuracy") -> tuple[pd.DataFrame, EnsembleResult | None, pd.DataFrame]:
+    """Ensemble the ``k`` best runs by the validation column ``by`` that were scored on the same test rows, and
+    judge it against its best member (:func:`ensemble_against_best`).
 
     The best run fixes the test rows; a run scored on other rows (another split, subset or data) is
     left out and the next one taken.
@@ -216,13 +251,15 @@ def ensemble_top(board: pd.DataFrame, root: str | Path, k: int = 3) -> tuple[pd.
     Returns
     -------
     table : pandas.DataFrame
-        The members' and the ensemble's test sentence accuracy and macro-F1, with a ``beats_best_member``
-        flag on the ensemble row; empty when fewer than two runs are comparable.
+        The members' and the ensemble's test sentence accuracy and macro-F1, then the row ``ensemble − best
+        member`` in points with its 95 % interval; empty when fewer than two runs are comparable.
+    result : EnsembleResult or None
+        The ensemble's sentences (probabilities and predictions) and comparisons; None without an ensemble.
     left_out : pandas.DataFrame
         ``run`` and ``reason`` for each run passed over.
     """
     columns = ["test_sentence_accuracy", "test_sentence_macro_f1"]
-    ranked = list(board.sort_values("validation_sentence_accuracy", ascending=False)["run"])
+    ranked = list(board.sort_values(by, ascending=False)["run"])
     members, left_out, reference = [], [], None
     for name in ranked:
         if len(members) == k:
@@ -235,9 +272,16 @@ def ensemble_top(board: pd.DataFrame, root: str | Path, k: int = 3) -> tuple[pd.
             left_out.append((name, f"scored on other test rows than {members[0]} (another split, subset or data)"))
     left_out = pd.DataFrame(left_out, columns=["run", "reason"])
     if len(members) < 2:
-        return pd.DataFrame(columns=[*columns, "beats_best_member"]), left_out
-    scores, accuracy = ensemble([Path(root) / name for name in members])
-    table = board.set_index("run").loc[members, columns]
-    table.loc["ensemble"] = [scores["accuracy"], scores["macro_f1"]]
-    table["beats_best_member"] = [None] * len(members) + [scores["accuracy"] > max(accuracy.values())]
-    return table, left_out
+        return pd.DataFrame(columns=columns), None, left_out
+    scores = {Path(name).name: value for name, value in board.set_index("run")[by].items()}
+    result = ensemble_against_best([Path(root) / name for name in members], scores)
+    table = board.set_index("run").loc[members, columns].astype(object)
+    table.loc["ensemble"] = [result.scores["accuracy"], result.scores["macro_f1"]]
+    table.loc[f"ensemble − best member ({result.best_member}, best on validation)"] = [
+        _difference(result.comparisons[metric]) for metric in ("accuracy", "macro_f1")]
+    return table, result, left_out
+
+
+def _difference(comparison) -> str:
+    return (f"{signed_points(comparison.difference)} [{signed_points(comparison.low)}, "
+            f"{signed_points(comparison.high)}]{' *' if comparison.significant() else ''}")

@@ -177,6 +177,13 @@ class RunConfig:
     weight_decay: float = _param(0.01, "AdamW weight decay", allowed=Range(0, 1))
     label_smoothing: float = _param(0.0, "share of the label spread evenly over all classes (0: plain cross-entropy)",
                                     allowed=Range(0, 1, high_open=True))
+    teacher: str | None = _param(
+        None, "distil a teacher: its probabilities of every training text, a shipped teacher (mpnet) or a teacher "
+        "table's file (unset: no teacher, plain cross-entropy)")
+    distill_weight: float = _param(0.5, "share of the teacher's soft targets in the loss (the rest: the label)",
+                                   allowed=Range(0, 1))
+    distill_temperature: float = _param(2.0, "temperature softening the teacher's and the student's distributions",
+                                        allowed=Range(0, None, low_open=True))
     early_stopping_patience: int | None = _param(
         None, "stop after this many epochs without a better validation score (unset: never)",
         allowed=Range(1, None))

@@ -36,6 +36,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_fro
 from tqdm.auto import tqdm
 
 from .config import LABEL_NAMES, SEED, cache_dir
+from .runs import file_sha256
 
 __all__ = [
     "DATA_ENV",
@@ -90,14 +91,6 @@ class SSTRelease:
     fingerprint: str
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def download_official(folder: str | Path | None = None, url: str = OFFICIAL_URL) -> Path:
     """Download the official zip once into ``folder`` (default: the user cache) and verify its sha256.
 
@@ -113,7 +106,7 @@ def download_official(folder: str | Path | None = None, url: str = OFFICIAL_URL)
     """
     cache = Path(folder) if folder else cache_dir()
     target = cache / "trainDevTestTrees_PTB.zip"
-    if target.is_file() and _sha256(target) == OFFICIAL_SHA256:
+    if target.is_file() and file_sha256(target) == OFFICIAL_SHA256:
         return target
     cache.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=cache, prefix=".download-", suffix=".zip")
@@ -131,7 +124,7 @@ def download_official(folder: str | Path | None = None, url: str = OFFICIAL_URL)
                 f"could not download the SST release from {url} ({error}). Without internet, set {DATA_ENV} "
                 "to trainDevTestTrees_PTB.zip or to a folder holding trees/train.txt, dev.txt and test.txt."
             ) from error
-        actual = _sha256(tmp)
+        actual = file_sha256(tmp)
         if actual != OFFICIAL_SHA256:
             raise ValueError(
                 f"checksum mismatch for {url}: got sha256 {actual}, expected {OFFICIAL_SHA256}. "
@@ -202,7 +195,7 @@ def read_release(source: str | Path | None = None) -> SSTRelease:
             digest.update(raw)
             lines[split] = _tree_lines(raw, member)
     else:
-        if path.suffix == ".zip" and _sha256(path) != OFFICIAL_SHA256:
+        if path.suffix == ".zip" and file_sha256(path) != OFFICIAL_SHA256:
             raise ValueError(
                 f"checksum mismatch: {path} is not the official trainDevTestTrees_PTB.zip "
                 f"(sha256 {OFFICIAL_SHA256}). The file was left as it is; replace it with the official "
@@ -316,7 +309,7 @@ _log = logging.getLogger(__name__)
 
 def _manifest(folder: Path) -> dict[str, str]:
     """sha256 of every file of a saved dataset, by relative path."""
-    return {str(f.relative_to(folder)): _sha256(f) for f in sorted(folder.rglob("*"))
+    return {str(f.relative_to(folder)): file_sha256(f) for f in sorted(folder.rglob("*"))
             if f.is_file() and f.name != _MANIFEST}
 
 
@@ -328,7 +321,7 @@ def _cache_damage(folder: Path) -> str | None:
         return f"no readable {_MANIFEST}"
     # only the files saved with the manifest: datasets may add its own cache files beside them later
     changed = [name for name, digest in expected.items()
-               if not (folder / name).is_file() or _sha256(folder / name) != digest]
+               if not (folder / name).is_file() or file_sha256(folder / name) != digest]
     return f"changed or missing: {', '.join(changed)}" if changed else None
 
 

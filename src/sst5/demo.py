@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .analysis import token_attributions
+from .calibration import run_temperature, scale_probabilities
 from .config import LABEL_NAMES
 from .predict import MAX_REVIEW_CHARS, clean_review, load_run_model, predict_proba
 
@@ -29,7 +30,8 @@ __all__ = ["MAX_REVIEW_CHARS", "MAX_REQUEST_BYTES", "clean_review", "ReviewClass
 MAX_REQUEST_BYTES = 64 * 1024
 
 class ReviewClassifier:
-    """One finished run, or several (their probabilities averaged), ready to classify and explain reviews.
+    """One finished run, or several (their probabilities averaged), ready to classify and explain reviews; each
+    run's probabilities are scaled by the temperature fitted on its validation sentences (:mod:`sst5.calibration`).
 
     Raises
     ------
@@ -42,14 +44,17 @@ class ReviewClassifier:
             raise FileNotFoundError("no run folder given: pass the output folder of a finished notebook-03 run")
         self.runs = [load_run_model(run_dir) for run_dir in run_dirs]
         self.names = [Path(run_dir).name for run_dir in run_dirs]
+        self.temperatures = [run_temperature(run_dir) for run_dir in run_dirs]  # None: none fitted, kept as is
         self.max_length = max_length
 
     def __call__(self, text: str | None) -> tuple[dict[str, float], str, list[tuple[str, float]]]:
         """Class probabilities, the predicted class in words, and ``(token, attribution)`` pairs scaled to
         [-1, 1] (positive: towards the predicted class; Gradio shades positive red, negative blue)."""
         review = clean_review(text)
-        probabilities = np.mean([predict_proba(model, tokenizer, [review], max_length=self.max_length,
-                                               progress=False)[0] for model, tokenizer in self.runs], axis=0)
+        probabilities = np.mean([
+            scale_probabilities(predict_proba(model, tokenizer, [review], max_length=self.max_length, progress=False),
+                                temperature)[0]
+            for (model, tokenizer), temperature in zip(self.runs, self.temperatures, strict=True)], axis=0)
         predicted = int(probabilities.argmax())
         model, tokenizer = self.runs[0]
         attribution = token_attributions(model, tokenizer, review, target=predicted, max_length=self.max_length)

@@ -35,6 +35,7 @@ __all__ = [
     "plot_schedule_effect",
     "plot_confusion_grid",
     "plot_class_precision",
+    "plot_reliability",
 ]
 
 #: Diverging red → grey → green, one colour per class, used by every figure.
@@ -335,5 +336,26 @@ def plot_class_precision(runs: pd.DataFrame, floor: float = 0.5) -> Figure:
     ax.set_ylabel("precision (test sentences)")
     ax.set_title("Per-class precision by schedule: mean over seeds, bars from the lowest to the highest seed")
     ax.legend(title="schedule", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_reliability(tables: Mapping[str, pd.DataFrame],
+                     title: str = "Reliability: confidence against accuracy") -> Figure:
+    """A reliability diagram: each bin's accuracy against its mean confidence, one line per table
+    (:func:`sst5.calibration.reliability_table`, e.g. before and after temperature scaling), point size by the
+    bin's count; the diagonal is a calibrated model."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], color="#7f8c8d", linestyle="--", linewidth=1, label="calibrated")
+    for (name, table), color in zip(tables.items(), ("#c0392b", "#2e86c1", "#1e8449", "#8e44ad"), strict=False):
+        ax.plot(table["confidence"], table["accuracy"], color=color, marker=None, label=name)
+        ax.scatter(table["confidence"], table["accuracy"], s=8 + 120 * table["count"] / table["count"].max(),
+                   color=color, alpha=0.7)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (top class probability, mean of the bin)")
+    ax.set_ylabel("accuracy of the bin")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig

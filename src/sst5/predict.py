@@ -139,11 +139,18 @@ def load_run_model(run_dir: str | Path):
     return model, tokenizer
 
 
-def predict_texts(run: str | Path | tuple, texts: Sequence[str], max_length: int = 128) -> pd.DataFrame:
+def predict_texts(run: str | Path | tuple, texts: Sequence[str], max_length: int = 128,
+                  temperature: float | None = None) -> pd.DataFrame:
     """Classify new texts with a run (its folder, or a loaded ``(model, tokenizer)``): one row per text
-    with its label name and five probabilities."""
+    with its label name and five probabilities, scaled by ``temperature`` (default: the one fitted on a run
+    folder's validation sentences, :func:`sst5.calibration.run_temperature`; none for a loaded model)."""
+    from .calibration import run_temperature, scale_probabilities
+
     model, tokenizer = run if isinstance(run, tuple) else load_run_model(run)
+    if temperature is None and not isinstance(run, tuple):
+        temperature = run_temperature(run)
     probabilities = predict_proba(model, tokenizer, list(texts), max_length=max_length, progress=False)
+    probabilities = scale_probabilities(probabilities, temperature)
     table = pd.DataFrame(probabilities, columns=list(LABEL_NAMES))
     table.insert(0, "predicted", [LABEL_NAMES[i] for i in probabilities.argmax(axis=1)])
     table.insert(0, "text", list(texts))

@@ -17,21 +17,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .analysis import load_predictions
 from .baselines import PUBLISHED
-from .compare import ensemble_sentences
+from .calibration import calibration_summary, expected_calibration_error, run_temperature
+from .compare import ensemble_against_best, ensemble_sentences
 from .config import greater_is_better
-from .runs import METRICS_FILE, TIMES_FILE, is_finished, read_json
-from .stats import compare_runs, describe_comparison, seed_mean_interval
+from .runs import METRICS_FILE, PREDICTIONS_FILE, PROB_COLUMNS, TIMES_FILE, find_runs, is_finished, read_json
+from .stats import METRIC_NAMES, compare_runs, describe_comparison, seed_mean_interval, signed_points
 
-__all__ = ["TARGET", "collect_seeds", "seed_sentences", "seed_ensemble", "quality_report", "quality_table",
-           "recipe_difference", "idea_report"]
+__all__ = ["TARGET", "collect_seeds", "quality_report", "quality_table",
+           "headline_table", "pair_report", "calibration_table", "recipe_difference", "idea_report"]
 
 #: The published figure the phrase recipe is measured against (test sentences, trained on phrases).
 TARGET = "BERT-large (Munikar et al. 2019)"
 #: A recipe measured here: its name (or description), the folder of its runs, the precision to keep of them
 #: (as recorded; None: every run).
 Recipe = tuple[str, str | Path, str | None]
-_SCORES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "neighbour_rate": "neighbour rate"}
 
 
 def _kept_epoch(record: dict, pick: str) -> int | None:
@@ -64,7 +65,7 @@ def collect_seeds(folder: str | Path) -> pd.DataFrame:
             "run": run.name, "seed": params["seed"], "train_on": params["train_on"], "epochs": params["epochs"],
             "batch_size": params["batch_size"], "learning_rate": params["learning_rate"], "picked_on": pick,
             "validation_pick": record["validation"]["sentence"][pick], "kept_epoch": _kept_epoch(record, pick),
-            **{name: record["test"]["sentence"][name] for name in _SCORES},
+            **{name: record["test"]["sentence"][name] for name in METRIC_NAMES},
             "train_seconds": record.get("train_seconds"), "eval_seconds": record.get("eval_seconds"),
             "run_seconds": times.get(run.name), "cpu": provenance.get("cpu"),
             "precision": provenance.get("precision", {}).get("used"),
@@ -74,41 +75,26 @@ def collect_seeds(folder: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("seed", kind="stable").reset_index(drop=True)
 
 
-def seed_sentences(folder: str | Path, seeds: pd.DataFrame) -> pd.DataFrame:
-    """The test sentences of ``seeds`` (from :func:`collect_seeds`): each seed's prediction in a column named
-    by its run, and the seeds' averaged probabilities with the ensemble's ``predicted`` class
-    (:func:`sst5.compare.ensemble_sentences`)."""
-    return ensemble_sentences([Path(folder) / run for run in seeds["run"]])
-
-
-def seed_ensemble(sentences: pd.DataFrame, seeds: pd.DataFrame) -> dict:
-    """The seeds' ensemble against the best member (by validation, see the module) on the same test sentences
-    (:func:`seed_sentences`): ``best`` (its run), ``scores`` (the ensemble's, per metric) and ``comparisons``
-    (per metric, :func:`sst5.stats.compare_runs`: a paired bootstrap over the sentences, McNemar's exact p for
-    accuracy)."""
-    best = seeds.loc[seeds["validation_pick"].idxmax(), "run"]
-    labels, predicted = sentences["label"].to_numpy(), sentences["predicted"].to_numpy()
-    comparisons = {metric: compare_runs(labels, predicted, sentences[best].to_numpy(), metric) for metric in _SCORES}
-    scores = {metric: comparison.difference + seeds.set_index("run").loc[best, metric]
-              for metric, comparison in comparisons.items()}
-    return {"best": best, "scores": scores, "comparisons": comparisons}
-
-
-def _signed(points: float) -> str:
-    return f"{points:+.1f}".replace("-", "−")
-
-
 def _minutes(seconds: float | None) -> str:
     return "–" if seconds is None or pd.isna(seconds) else f"{seconds / 60:.0f}"
 
 
 def _summary(folder: Path, seeds: pd.DataFrame) -> dict:
-    """What the report and the table state of one recipe's seeds: ``intervals`` (per metric: mean, low, high),
-    ``ensemble`` (:func:`seed_ensemble`), and the recipe's CPU and precision as recorded."""
-    sentences = seed_sentences(folder, seeds)
+    """What the report and the table state of one recipe's seeds: ``intervals`` (per metric: mean, low, high;
+    one seed: the test sentences resampled), ``ensemble`` (:func:`sst5.compare.ensemble_against_best`: members
+    and best member chosen on validation; None for one seed), and the
+    recipe's CPU and precision as recorded."""
+    if len(seeds) > 1:
+        ensemble = ensemble_against_best([Path(folder) / run for run in seeds["run"]],
+                                         dict(zip(seeds["run"], seeds["validation_pick"], strict=True)))
+        sentences = ensemble.sentences
+    else:
+        test = load_predictions(Path(folder) / seeds["run"].iloc[0])
+        sentences = test[test["is_root"]].rename(columns={"predicted": seeds["run"].iloc[0]})
+        ensemble = None
     labels, predictions = sentences["label"].to_numpy(), sentences[list(seeds["run"])].to_numpy().T
-    return {"intervals": {metric: seed_mean_interval(labels, predictions, metric) for metric in _SCORES},
-            "ensemble": seed_ensemble(sentences, seeds),
+    return {"intervals": {metric: seed_mean_interval(labels, predictions, metric) for metric in METRIC_NAMES},
+            "ensemble": ensemble,
             **{column: ", ".join(seeds[column].dropna().unique()) or "not recorded" for column in ("cpu", "precision")}}
 
 
@@ -121,6 +107,8 @@ def _row(*cells) -> str:
 
 
 def _mean_sd(seeds: pd.DataFrame, metric: str) -> str:
+    if len(seeds) == 1:
+        return f"{100 * seeds[metric].iloc[0]:.1f}"
     return f"{100 * seeds[metric].mean():.1f} ± {100 * seeds[metric].std():.1f}"
 
 
@@ -138,7 +126,7 @@ def quality_report(folder: str | Path, target: str = TARGET) -> str:
     recipes = seeds[["train_on", "epochs", "batch_size", "learning_rate"]].drop_duplicates()
     if len(recipes) > 1:
         raise ValueError(f"{folder} holds runs of {len(recipes)} recipes; report one recipe (one folder) at a time")
-    recipe, picked = recipes.iloc[0], _SCORES.get(seeds["picked_on"].iloc[0], seeds["picked_on"].iloc[0])
+    recipe, picked = recipes.iloc[0], METRIC_NAMES.get(seeds["picked_on"].iloc[0], seeds["picked_on"].iloc[0])
     summary = _summary(folder, seeds)
     intervals, ensemble = summary["intervals"], summary["ensemble"]
     published = PUBLISHED.set_index("model").loc[target, "sentence_accuracy"]
@@ -148,27 +136,36 @@ def quality_report(folder: str | Path, target: str = TARGET) -> str:
     lines = [f"`train_on={recipe.train_on}`, {epochs}, batch {recipe.batch_size}, learning rate {rate}, checkpoint "
              f"picked on validation-sentence {picked}; CPU: {summary['cpu']}; precision: {summary['precision']}. "
              "Test sentences, %:", "",
-             _row("run", "seed", *_SCORES.values(), "epoch kept", "training min", "run min (batch wall)"),
+             _row("run", "seed", *METRIC_NAMES.values(), "epoch kept", "training min", "run min (batch wall)"),
              _row(*["---"] * 8)]
-    lines += [_row(f"`{r.run}`", r.seed, *(f"{100 * getattr(r, m):.1f}" for m in _SCORES),
+    lines += [_row(f"`{r.run}`", r.seed, *(f"{100 * getattr(r, m):.1f}" for m in METRIC_NAMES),
                    f"{r.kept_epoch} of {r.epochs}", _minutes(r.train_seconds), _minutes(r.run_seconds))
               for r in seeds.itertuples()]
-    spread = [_mean_sd(seeds, m) for m in _SCORES]
-    lines += [_row("**mean ± sd**", f"{len(seeds)} seeds", *(f"**{s}**" for s in spread[:2]), spread[2], "",
-                   f"{_minutes(seeds['train_seconds'].median())} (median)",
-                   f"{_minutes(seeds['run_seconds'].median())} (median)"),
-              _row("95 % interval of the mean (seeds and sentences resampled)", "",
-                   *(f"[{100 * low:.1f}, {100 * high:.1f}]" for _, low, high in intervals.values()), "", "", ""),
-              _row(f"ensemble of the {len(seeds)} seeds (averaged probabilities)", "",
-                   *(f"{100 * ensemble['scores'][m]:.1f}" for m in _SCORES), "", "", "")]
+    spread = [_mean_sd(seeds, m) for m in METRIC_NAMES]
+    if ensemble is not None:
+        lines.append(_row("**mean ± sd**", f"{len(seeds)} seeds", *(f"**{s}**" for s in spread[:2]), spread[2], "",
+                          f"{_minutes(seeds['train_seconds'].median())} (median)",
+                          f"{_minutes(seeds['run_seconds'].median())} (median)"))
+    resampled = "seeds and sentences" if ensemble is not None else "sentences"
+    lines.append(_row(f"95 % interval ({resampled} resampled)", "",
+                      *(f"[{100 * low:.1f}, {100 * high:.1f}]" for _, low, high in intervals.values()), "", "", ""))
+    if ensemble is not None:
+        lines.append(_row(f"ensemble of the {len(seeds)} seeds (averaged probabilities)", "",
+                          *(f"{100 * ensemble.scores[m]:.1f}" for m in METRIC_NAMES), "", "", ""))
     mean, low, high = (100 * value for value in intervals["accuracy"])
     verdict = "met" if low >= published else "not met; the interval reaches it" if high >= published else "not met"
-    comparisons = "; ".join(describe_comparison(ensemble["comparisons"][m], "ensemble", "best member")
-                            for m in _SCORES)
-    lines += ["", f"**Against {target}'s {published:.1f} % accuracy: {mean:.1f} % is {_signed(mean - published)} "
-              f"points ({verdict}; the interval of the mean is [{low:.1f}, {high:.1f}]).** The ensemble against its "
-              f"best member (`{ensemble['best']}`, best validation {picked}), on the same test sentences (paired "
-              f"bootstrap over the sentences; McNemar's exact p for accuracy): {comparisons}."]
+    gap = signed_points((mean - published) / 100)
+    lines += ["", f"**Against {target}'s {published:.1f} % accuracy: {mean:.1f} % is {gap} points ({verdict}; the "
+              f"interval is [{low:.1f}, {high:.1f}]).**"]
+    if ensemble is not None:
+        comparisons = "; ".join(describe_comparison(ensemble.comparisons[m], "ensemble", "best member")
+                                for m in METRIC_NAMES)
+        lines[-1] += (f" The ensemble against its best member (`{ensemble.best_member}`, best validation {picked}), on "
+                      "the same test sentences (paired bootstrap over the sentences; McNemar's exact p for "
+                      f"accuracy): {comparisons}.")
+    else:
+        lines[-1] += (" One seed: its seed-to-seed spread is not measured yet (the interval holds the test set's "
+                      "noise only).")
     return "\n".join(lines) + "\n"
 
 
@@ -183,9 +180,11 @@ def quality_table(recipes: Sequence[Recipe]) -> str:
         seeds = _in_precision(collect_seeds(folder), precision)
         summary = _summary(Path(folder), seeds)
         _, low, high = summary["intervals"]["accuracy"]
+        ensemble = summary["ensemble"]
+        ensemble_accuracy = "–" if ensemble is None else f"{100 * ensemble.scores['accuracy']:.1f}"
         lines.append(_row(what, ", ".join(map(str, seeds["seed"])),
                           f"**{_mean_sd(seeds, 'accuracy')}** [{100 * low:.1f}, {100 * high:.1f}]",
-                          _mean_sd(seeds, "macro_f1"), f"{100 * summary['ensemble']['scores']['accuracy']:.1f}",
+                          _mean_sd(seeds, "macro_f1"), ensemble_accuracy,
                           f"{summary['cpu']}; {summary['precision']}", _minutes(seeds["train_seconds"].median())))
     lines += ["", _row("published (as reported)", "protocol", "accuracy"), _row(*["---"] * 3)]
     lines += [_row(r.model, r.protocol, f"{r.sentence_accuracy:.1f}") for r in PUBLISHED.itertuples()]
@@ -213,7 +212,7 @@ def recipe_difference(recipe_a: Recipe, recipe_b: Recipe) -> str:
     labels = sentences["label"].to_numpy()
     side_a, side_b = (sentences[list(seeds["run"])].to_numpy().T for seeds in (seeds_a, seeds_b))
     return "; ".join(describe_comparison(compare_runs(labels, side_a, side_b, metric), a, b)
-                     for metric in _SCORES) + "."
+                     for metric in METRIC_NAMES) + "."
 
 
 def _changes(params: dict, reference: dict) -> str:
@@ -254,4 +253,68 @@ def idea_report(ideas: str | Path, recipe: str | Path) -> str:
     lines += ["", f"One seed a side: the recipe's {len(reference)} seeds spread by {spread:.1f} points of accuracy "
               "(sd), which these intervals (test sentences resampled) leave out; a difference inside about twice "
               "that spread is not evidence either way until the idea has as many seeds."]
+    return "\n".join(lines) + "\n"
+
+
+def headline_table(recipes: Sequence[Recipe], baselines: pd.DataFrame | None = None) -> str:
+    """Markdown for the course's front page: the TF-IDF baseline (``baselines``: rows of
+    :func:`sst5.baselines.evaluate_baselines`), each recipe's test-sentence accuracy and macro-F1 over its seeds
+    (mean ± sd where several), then the published figures."""
+    lines = [_row("model, recipe", "seeds", "accuracy %", "macro-F1 %", "training a run"), _row(*["---"] * 5)]
+    if baselines is not None:
+        tfidf = baselines.set_index(["baseline", "level"]).loc[("TF-IDF + logistic regression", "sentence")]
+        lines.append(_row("TF-IDF + logistic regression (notebook 01)", "–", f"{tfidf.accuracy:.1f}",
+                          f"{tfidf.macro_f1:.1f}", "–"))
+    for what, folder, precision in recipes:
+        seeds = _in_precision(collect_seeds(folder), precision)
+        lines.append(_row(what, len(seeds), f"**{_mean_sd(seeds, 'accuracy')}**", _mean_sd(seeds, "macro_f1"),
+                          f"{_minutes(seeds['train_seconds'].median())} min on a 2-core CPU"))
+    lines += [_row(f"{r.model}, published", "–", f"{r.sentence_accuracy:.1f}", "–", "–")
+              for r in PUBLISHED.itertuples() if r.sentence_accuracy > 50]
+    return "\n".join(lines) + "\n"
+
+
+def pair_report(name_a: str, run_a: str | Path, name_b: str, run_b: str | Path) -> str:
+    """Markdown: two runs on the same test sentences, their scores and A − B per metric with a paired interval
+    (:func:`sst5.stats.compare_runs`: bootstrap over the sentences, McNemar's exact p for accuracy)."""
+    sentences = ensemble_sentences([run_a, run_b])
+    labels = sentences["label"].to_numpy()
+    a, b = (sentences[Path(run).name].to_numpy() for run in (run_a, run_b))
+    comparisons = {metric: compare_runs(labels, a, b, metric) for metric in METRIC_NAMES}
+    lines = [_row("test sentences, %", *METRIC_NAMES.values()), _row(*["---"] * (len(METRIC_NAMES) + 1))]
+    for name, run in ((name_a, run_a), (name_b, run_b)):
+        test = read_json(Path(run) / METRICS_FILE)["test"]["sentence"]
+        lines.append(_row(f"{name} (`{Path(run).name}`)", *(f"{100 * test[m]:.1f}" for m in METRIC_NAMES)))
+    lines += ["", "; ".join(describe_comparison(comparisons[m], name_a, name_b) for m in METRIC_NAMES) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def calibration_table(recipes: Sequence[tuple[str, str | Path]]) -> str:
+    """Markdown: for each ``(name, folder)``, each finished run's test-sentence ECE and negative log-likelihood
+    before and after temperature scaling fitted on its validation sentences (:mod:`sst5.calibration`), and for
+    several runs their ensemble's, averaging raw or scaled probabilities. Runs published without validation
+    predictions are left out (no temperature can be fitted)."""
+    lines = [_row("test sentences", "runs", "temperature", "ECE before → after, %", "NLL before → after"),
+             _row(*["---"] * 5)]
+    for name, folder in recipes:
+        runs = [run for run in find_runs(folder, depth=1) if is_finished(run) and run_temperature(run) is not None]
+        summaries = []
+        for run in runs:
+            table = pd.read_parquet(run / PREDICTIONS_FILE)
+            sentences = {split: table[(table["split"] == split) & table["is_root"]] for split in ("validation", "test")}
+            summaries.append(calibration_summary(sentences["validation"], sentences["test"]))
+        if not summaries:
+            continue
+        mean = {key: np.mean([s[key] for s in summaries]) for key in summaries[0]}
+        lines.append(_row(name, len(runs), f"{mean['temperature']:.2f}",
+                          f"{100 * mean['ece_before']:.1f} → {100 * mean['ece_after']:.1f}",
+                          f"{mean['nll_before']:.3f} → {mean['nll_after']:.3f}"))
+        if len(runs) > 1:
+            raw = ensemble_sentences(runs, calibrated=False)
+            calibrated = ensemble_sentences(runs)
+            labels = calibrated["label"].to_numpy()
+            lines.append(_row(f"{name}: ensemble of the {len(runs)}", len(runs), "each run's",
+                              f"{100 * expected_calibration_error(labels, raw[PROB_COLUMNS].to_numpy()):.1f} → "
+                              f"{100 * expected_calibration_error(labels, calibrated[PROB_COLUMNS].to_numpy()):.1f}",
+                              "–"))
     return "\n".join(lines) + "\n"

@@ -18,6 +18,7 @@ failed     the batch runner recorded a failure (``failure.json``) and nothing fi
 from __future__ import annotations
 
 import enum
+import hashlib
 import importlib.resources
 import json
 import math
@@ -29,9 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import NUM_LABELS
+
 __all__ = [
     "METRICS_FILE",
     "PREDICTIONS_FILE",
+    "PROB_COLUMNS",
     "MODEL_SUBDIR",
     "CHECKPOINT_SUBDIR",
     "FAILURE_FILE",
@@ -45,6 +49,7 @@ __all__ = [
     "read_json",
     "write_atomic",
     "write_folder_atomic",
+    "file_sha256",
     "record_results",
     "mark_complete",
     "remove_checkpoints",
@@ -59,6 +64,8 @@ __all__ = [
 
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.parquet"
+#: The columns of ``predictions.parquet`` (and of a teacher table) holding the five class probabilities.
+PROB_COLUMNS = [f"prob_{label}" for label in range(NUM_LABELS)]
 #: Sub-folder holding the final model and tokenizer.
 MODEL_SUBDIR = "model"
 #: Sub-folder of the Trainer's checkpoints (removed when the run is trained, unless kept).
@@ -140,6 +147,15 @@ def write_folder_atomic(path: str | Path, write: Callable[[Path], object]) -> Pa
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return path
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's bytes (hex), read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_json(path: str | Path, data: dict) -> Path:

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ from scipy.stats import binomtest, bootstrap, norm, ttest_ind
 from .config import LABEL_NAMES, SEED
 
 __all__ = [
+    "METRIC_NAMES",
+    "signed_points",
     "PAIRED_METRICS",
     "Comparison",
     "paired_bootstrap",
@@ -66,7 +69,13 @@ def _neighbour_rate(y: np.ndarray, p: np.ndarray) -> np.ndarray:
 #: Metrics the paired statistics support, vectorised over bootstrap resamples (same definitions as
 #: :func:`sst5.metrics.classification_metrics`).
 PAIRED_METRICS = {"accuracy": _accuracy, "macro_f1": _macro_f1, "neighbour_rate": _neighbour_rate}
-_DISPLAY_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "neighbour_rate": "neighbour rate"}
+#: How the paired metrics are named in tables and sentences.
+METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "neighbour_rate": "neighbour rate"}
+
+
+def signed_points(value: float) -> str:
+    """A difference of fractions in signed points, with a true minus sign: ``0.012`` -> ``"+1.2"``."""
+    return f"{100 * value:+.1f}".replace("-", "−")
 
 
 #: How :func:`compare_runs` computes its interval: one run a side, or several seeds a side.
@@ -87,6 +96,12 @@ class Comparison:
     p_value: float | None = None
     method: str = SENTENCE_BOOTSTRAP
     p_method: str | None = None
+
+    def significant(self, alpha: float = 0.05) -> bool:
+        """Whether A and B differ beyond noise: the interval excludes zero and, where a p-value is given, p is
+        below ``alpha`` too (every test shown must agree)."""
+        beyond = self.low > 0 or self.high < 0
+        return beyond and (self.p_value is None or self.p_value < alpha)
 
 
 def _as_runs(predictions, n_rows: int, side: str) -> list[np.ndarray]:
@@ -255,33 +270,26 @@ def compare_runs(y_true: Sequence[int], predicted_a, predicted_b, metric: str = 
         return seed_bootstrap(y_true, predicted_a, predicted_b, metric, n_resamples, seed=seed)
     comparison = paired_bootstrap(y_true, predicted_a, predicted_b, metric, n_resamples, seed=seed)
     if metric == "accuracy":
-        comparison = Comparison(**{**comparison.__dict__, "p_value": mcnemar_exact(y_true, predicted_a, predicted_b),
-                                   "p_method": "McNemar's exact"})
+        comparison = dataclasses.replace(comparison, p_value=mcnemar_exact(y_true, predicted_a, predicted_b),
+                                         p_method="McNemar's exact")
     return comparison
 
 
 def describe_comparison(comparison: Comparison, a: str = "A", b: str = "B", alpha: float = 0.05) -> str:
-    """The comparison in one sentence, in points (percent), saying whether it is beyond noise.
-
-    The difference is called significant when its interval excludes zero and, where a p-value is given,
-    that p is below ``alpha`` too: every test shown must agree.
+    """The comparison in one sentence, in points (percent), saying whether it is beyond noise
+    (:meth:`Comparison.significant`); the one place a comparison becomes prose.
 
     Examples
     --------
     >>> describe_comparison(Comparison("accuracy", 0.012, -0.003, 0.026, 0.95, 0.11))
     'accuracy: A − B = +1.2 points [−0.3, +2.6], p = 0.11: not significant at 5 %'
     """
-    def points(value: float) -> str:
-        return f"{100 * value:+.1f}".replace("-", "−")
-
-    interval = f"[{points(comparison.low).lstrip('+')}, {points(comparison.high)}]"
-    text = f"{_DISPLAY_NAMES[comparison.metric]}: {a} − {b} = {points(comparison.difference)} points {interval}"
-    significant = comparison.low > 0 or comparison.high < 0
+    interval = f"[{signed_points(comparison.low).lstrip('+')}, {signed_points(comparison.high)}]"
+    text = f"{METRIC_NAMES[comparison.metric]}: {a} − {b} = {signed_points(comparison.difference)} points {interval}"
     if comparison.p_value is not None:
-        significant = significant and comparison.p_value < alpha
         text += f", p = {comparison.p_value:.2g}"
-    level = f"{100 * alpha:g} %"
-    return f"{text}: {'significant' if significant else 'not significant'} at {level}"
+    verdict = "significant" if comparison.significant(alpha) else "not significant"
+    return f"{text}: {verdict} at {100 * alpha:g} %"
 
 
 def precision_floor(scores: dict, floor: float = 0.5) -> dict:

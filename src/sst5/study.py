@@ -40,8 +40,26 @@ import numpy as np
 import pandas as pd
 
 from .config import LABEL_NAMES
-from .runs import METRICS_FILE, PREDICTIONS_FILE, TIMES_FILE, RunStatus, read_json, run_status, write_atomic, write_json
-from .stats import PAIRED_METRICS, compare_runs, describe_comparison, precision_floor, seeds_needed
+from .runs import (
+    METRICS_FILE,
+    PREDICTIONS_FILE,
+    PROB_COLUMNS,
+    TIMES_FILE,
+    RunStatus,
+    read_json,
+    run_status,
+    write_atomic,
+    write_json,
+)
+from .stats import (
+    METRIC_NAMES,
+    PAIRED_METRICS,
+    compare_runs,
+    describe_comparison,
+    precision_floor,
+    seeds_needed,
+    signed_points,
+)
 
 if TYPE_CHECKING:
     from .batch import BatchResult
@@ -77,7 +95,6 @@ STATISTICS_FILE = "statistics.csv"
 ABOUT_FILE = "study.json"
 PREDICTIONS_DIR = "predictions"
 METRICS_DIR = "metrics"
-_PROBABILITIES = [f"prob_{label}" for label in range(len(LABEL_NAMES))]
 
 
 @dataclass
@@ -148,7 +165,7 @@ def collect_study(batch_dir: str | Path) -> tuple[pd.DataFrame, dict[str, pd.Dat
         if key in predictions:
             raise ValueError(f"{batch_dir} holds two runs of schedule {params['schedule']} with seed "
                              f"{params['seed']}; give each study its own batch folder (--out)")
-        predictions[key] = sentences[["sentence_id", "label", "predicted", *_PROBABILITIES]].reset_index(drop=True)
+        predictions[key] = sentences[["sentence_id", "label", "predicted", *PROB_COLUMNS]].reset_index(drop=True)
         records[key] = record
     runs = pd.DataFrame(rows)
     if not runs.empty:
@@ -189,7 +206,7 @@ def schedule_statistics(runs: pd.DataFrame, predictions: Mapping[str, pd.DataFra
                          "difference": comparison.difference, "low": comparison.low, "high": comparison.high,
                          "method": comparison.method, "p_value": comparison.p_value, "p_method": comparison.p_method,
                          "seeds_needed": seeds_needed(*seed_scores),
-                         "significant": not statement.endswith("not significant at 5 %"), "statement": statement})
+                         "significant": comparison.significant(), "statement": statement})
     return pd.DataFrame(rows, columns=_STATISTICS_COLUMNS)  # no pair yet (one schedule done): empty, same columns
 
 
@@ -220,19 +237,12 @@ def study_summary(runs: pd.DataFrame, split: str = "test", level: str = "sentenc
     return pd.DataFrame.from_dict(table, orient="index").rename_axis("schedule")
 
 
-def _points(value: float, sign: bool = True) -> str:
-    return (f"{100 * value:+.1f}" if sign else f"{100 * value:.1f}").replace("-", "−")
-
-
-_METRIC_NAMES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "neighbour_rate": "neighbour rate"}
-
-
 def study_report(study: StudyResults) -> str:
     """The study's results and its answer, in Markdown, written from ``runs.csv`` and ``statistics.csv``
     (notebook 03 shows it; ``scripts/update_readme.py`` puts it in the README): the seeds' scores per
     schedule, every paired difference with its interval and p, and what they establish."""
     statistics = study.statistics
-    names = _METRIC_NAMES
+    names = METRIC_NAMES
     summary = study_summary(study.runs)
     lines = ["Test sentences, mean ± standard deviation over the seeds, in %:", "",
              "| schedule | epochs | seeds | accuracy | macro-F1 | neighbour rate | smallest class precision | "
@@ -248,7 +258,7 @@ def study_report(study: StudyResults) -> str:
         cells = []
         for metric in names:
             row = pair[pair["metric"] == metric].iloc[0]
-            cell = (f"{_points(row['difference'])} [{_points(row['low'])}, {_points(row['high'])}], "
+            cell = (f"{signed_points(row['difference'])} [{signed_points(row['low'])}, {signed_points(row['high'])}], "
                     f"p = {row['p_value']:.2f}")
             cells.append(f"**{cell}**" if row["significant"] else cell)
         lines.append(f"| `{a}` − `{b}` | " + " | ".join(cells) + " |")
@@ -267,8 +277,8 @@ def study_answer(study: StudyResults) -> str:
         needed = largest["seeds_needed"]
         answer = (f"**The answer, with {seeds.min()} seeds a schedule: no difference between the schedules is "
                   f"established.** Every interval contains zero. The largest difference, "
-                  f"`{largest['a']}` − `{largest['b']}` in {_METRIC_NAMES[largest['metric']]}, is "
-                  f"{_points(largest['difference'])} points (p = {largest['p_value']:.2f})")
+                  f"`{largest['a']}` − `{largest['b']}` in {METRIC_NAMES[largest['metric']]}, is "
+                  f"{signed_points(largest['difference'])} points (p = {largest['p_value']:.2f})")
         if pd.notna(needed):
             answer += (f"; at the seeds' observed spread, about {int(needed)} seeds a schedule would be needed "
                        f"to show a difference of that size (80 % power at 5 %)")
@@ -285,8 +295,8 @@ def study_answer(study: StudyResults) -> str:
     floor = runs["min_precision"]
     met = int(runs["meets_precision_floor"].sum())
     answer += (f" {met} of {len(runs)} runs met the write-up's \"best\" criterion (at least 50 % precision in every "
-               f"class); the weakest class's precision ranged from {_points(floor.min(), False)} to "
-               f"{_points(floor.max(), False)} %.")
+               f"class); the weakest class's precision ranged from {100 * floor.min():.1f} to "
+               f"{100 * floor.max():.1f} %.")
     seconds = runs.groupby("schedule", sort=False)["train_seconds"].median()
     answer += " Median training time per run: " + ", ".join(f"`{s}` {t:,.0f} s" for s, t in seconds.items()) + "."
     return answer

@@ -46,6 +46,7 @@ from .data import (
     sentence_level,
     subset_sentences,
 )
+from .distill import TEACHER_COLUMN, Distillation, distillation_of, with_teacher
 from .eda import to_frame
 from .metrics import classification_metrics, compute_metrics
 from .models import add_lora
@@ -57,6 +58,7 @@ from .runs import (
     METRICS_FILE,
     MODEL_SUBDIR,
     PREDICTIONS_FILE,
+    PROB_COLUMNS,
     RunStatus,
     remove_checkpoints,
     write_atomic,
@@ -202,11 +204,37 @@ class ScheduledTrainer(Trainer):
     boundary, so the strategy switches inside one ``train()`` call and a resumed run continues it.
     """
 
-    def __init__(self, *args, schedule: str, samples_per_epoch: int | None = None, **kwargs) -> None:
+    def __init__(self, *args, schedule: str, samples_per_epoch: int | None = None,
+                 distillation: Distillation | None = None, **kwargs) -> None:
         self.schedule = schedule
         self.samples_per_epoch = samples_per_epoch
+        self.distillation = distillation
         self.sampler: ScheduledSampler | None = None
         super().__init__(*args, **kwargs)
+        if distillation is not None:
+            self.loss_is_scaled_for_ga = False  # distillation_loss is a per-batch mean
+
+    def _set_signature_columns_if_needed(self) -> None:
+        # The Trainer keeps only the columns its model's forward() takes; a distilling run needs the teacher's too.
+        super()._set_signature_columns_if_needed()
+        if self.distillation is not None and TEACHER_COLUMN not in self._signature_columns:
+            self._signature_columns.append(TEACHER_COLUMN)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        """The stock loss; when distilling, :meth:`sst5.distill.Distillation.loss` on training batches (they carry
+        the teacher's probabilities; evaluation batches do not)."""
+        teacher = inputs.pop(TEACHER_COLUMN, None)
+        if self.distillation is None or not model.training:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        if teacher is None:
+            import transformers
+
+            raise RuntimeError(f"transformers {transformers.__version__} dropped the teacher's column from the "
+                               "training batch (Trainer._set_signature_columns_if_needed changed), so distillation "
+                               "would silently train without the teacher; install a supported transformers version")
+        outputs = model(**{key: value for key, value in inputs.items() if key != "labels"})
+        loss = self.distillation.loss(outputs.logits, inputs["labels"], teacher)
+        return (loss, outputs) if return_outputs else loss
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         """One step of the stock loop, failing at once on a non-finite loss.
@@ -305,13 +333,14 @@ def run_callbacks(config: RunConfig) -> list[TrainerCallback]:
 def build_trainer(config: RunConfig, model, tokenizer, tokenized: DatasetDict) -> ScheduledTrainer:
     """The run's :class:`ScheduledTrainer`, as notebook 03 builds it: dynamic padding, evaluation on validation
     sentences each epoch; with ``config.use_lora`` the model is wrapped with LoRA adapters first
-    (:func:`sst5.models.add_lora`)."""
+    (:func:`sst5.models.add_lora`); with ``config.teacher`` each training text carries the teacher's
+    probabilities and the loss distils them (:mod:`sst5.distill`)."""
     if config.use_lora:
         model = add_lora(model)
     return ScheduledTrainer(
         model=model,
         args=training_arguments(config, tokenized["train"].num_rows),
-        train_dataset=tokenized["train"],
+        train_dataset=with_teacher(tokenized["train"], config.teacher),
         eval_dataset=validation_sentences(tokenized),
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),
@@ -319,6 +348,7 @@ def build_trainer(config: RunConfig, model, tokenizer, tokenized: DatasetDict) -
         callbacks=run_callbacks(config),
         schedule=config.schedule,
         samples_per_epoch=config.samples_per_epoch,
+        distillation=distillation_of(config),
     )
 
 
@@ -382,7 +412,7 @@ def evaluate_run(model, tokenizer, splits: DatasetDict, config: RunConfig):
                                       text_form=config.text_form)
         table["predicted"] = probabilities.argmax(axis=1)
         for label in range(len(LABEL_NAMES)):
-            table[f"prob_{label}"] = probabilities[:, label]
+            table[PROB_COLUMNS[label]] = probabilities[:, label]
         roots = table[table["is_root"]]
         metrics[name] = {"sentence": classification_metrics(roots["label"], roots["predicted"])}
         if len(roots) < len(table):
@@ -390,7 +420,7 @@ def evaluate_run(model, tokenizer, splits: DatasetDict, config: RunConfig):
         tables.append(table.assign(split=name))
     predictions = pd.concat(tables, ignore_index=True)
     columns = ["split", "sentence_id", "text", "n_tokens", "is_root", "label", "predicted"]
-    return metrics, predictions[columns + [f"prob_{i}" for i in range(len(LABEL_NAMES))]]
+    return metrics, predictions[columns + PROB_COLUMNS]
 
 
 def save_run(config: RunConfig, trainer: Trainer, metrics: dict, predictions: pd.DataFrame,

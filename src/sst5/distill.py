@@ -1,0 +1,160 @@
+"""Knowledge distillation: a small student trained on a stronger teacher's probabilities.
+
+A fine-tuned teacher (MPNet-base, 110M parameters) scores every training text once
+(:func:`teacher_probabilities`); the table (text and five probabilities) is all the student needs, so it is
+small enough to commit and to ship (:data:`SHIPPED_TEACHERS`) and students train without the teacher's
+weights. The student's loss mixes the usual cross-entropy on the treebank's label with the teacher's
+softened distribution (:func:`distillation_loss`, Hinton et al. 2015): the teacher's "somewhat positive,
+possibly positive" says more than the one hard label, which is what lets a 22M model learn a 110M model's
+quality.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import RunConfig
+from .data import column
+from .runs import PROB_COLUMNS, write_atomic
+
+__all__ = [
+    "TEACHER_COLUMN",
+    "SHIPPED_TEACHERS",
+    "teacher_path",
+    "teacher_probabilities",
+    "write_teacher",
+    "read_teacher",
+    "teacher_targets",
+    "with_teacher",
+    "distillation_loss",
+    "Distillation",
+    "distillation_of",
+]
+
+#: The training column holding the teacher's five probabilities of a text.
+TEACHER_COLUMN = "teacher_probs"
+#: Teachers shipped with the course (``sst5.results``, from ``benchmarks/results/``): name -> file.
+SHIPPED_TEACHERS = {"mpnet": "distillation/teacher_mpnet.parquet"}
+
+
+def teacher_path(name_or_path: str | Path) -> Path:
+    """The teacher table named ``name_or_path``: a shipped teacher (:data:`SHIPPED_TEACHERS`) or a file.
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither a shipped teacher nor a readable file; the message says how to make one.
+    """
+    if str(name_or_path) in SHIPPED_TEACHERS:
+        return Path(str(importlib.resources.files("sst5.results") / SHIPPED_TEACHERS[str(name_or_path)]))
+    path = Path(name_or_path).expanduser().absolute()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"teacher {str(name_or_path)!r} is neither a shipped teacher ({', '.join(SHIPPED_TEACHERS)}) nor a file; "
+            "write one from a finished run with benchmarks/teacher_probabilities.py")
+    return path
+
+
+def teacher_probabilities(model, tokenizer, texts: Sequence[str], max_length: int = 128,
+                          cpu_bf16: bool = False) -> pd.DataFrame:
+    """The teacher's table: one row per distinct text of ``texts``, with ``prob_0`` … ``prob_4`` (float32)."""
+    from .predict import predict_proba
+
+    unique = list(dict.fromkeys(texts))
+    probabilities = predict_proba(model, tokenizer, unique, max_length=max_length, cpu_bf16=cpu_bf16)
+    return pd.DataFrame({"text": unique, **dict(zip(PROB_COLUMNS, probabilities.T, strict=True))})
+
+
+def write_teacher(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write a teacher table atomically (parquet, zstd)."""
+    return write_atomic(path, lambda tmp: table.to_parquet(tmp, index=False, compression="zstd"))
+
+
+def read_teacher(name_or_path: str | Path) -> pd.DataFrame:
+    """A teacher table (:func:`teacher_path`), checked: a ``text`` column and five probabilities per row.
+
+    Raises
+    ------
+    ValueError
+        The file is not a teacher table; the message names it.
+    """
+    path = teacher_path(name_or_path)
+    table = pd.read_parquet(path)
+    missing = [c for c in ("text", *PROB_COLUMNS) if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path} is not a teacher table: it lacks the column(s) {', '.join(missing)}")
+    sums = table[PROB_COLUMNS].to_numpy().sum(axis=1)
+    if not np.allclose(sums, 1.0, atol=1e-3):
+        raise ValueError(f"{path}: the probabilities of some rows do not sum to 1; it is damaged, write it again")
+    return table
+
+
+def teacher_targets(table: pd.DataFrame, texts: Sequence[str]) -> np.ndarray:
+    """The teacher's probabilities (``len(texts)`` x 5, float32) for each of ``texts``, matched by text.
+
+    Raises
+    ------
+    ValueError
+        Some texts are not in the table (a teacher written for other data or another split); the message
+        counts them and shows one.
+    """
+    index = pd.Index(table["text"])
+    positions = index.get_indexer(list(texts))
+    missing = np.flatnonzero(positions < 0)
+    if len(missing):
+        raise ValueError(
+            f"the teacher has no probabilities for {len(missing):,} of {len(texts):,} training texts (e.g. "
+            f"{texts[missing[0]]!r}): it was written for other training data; write it for this run's training "
+            "texts (benchmarks/teacher_probabilities.py)")
+    return table[PROB_COLUMNS].to_numpy(dtype=np.float32)[positions]
+
+
+def with_teacher(dataset, teacher: str | Path | None):
+    """``dataset`` (a tokenized training split) with the ``teacher``'s probabilities of each text as the column
+    :data:`TEACHER_COLUMN`; unchanged when ``teacher`` is None (no distillation)."""
+    if teacher is None:
+        return dataset
+    targets = teacher_targets(read_teacher(teacher), column(dataset, "text"))
+    return dataset.add_column(TEACHER_COLUMN, targets.tolist())
+
+
+def distillation_loss(logits, labels, teacher_probs, weight: float, temperature: float):
+    """``(1 - weight) * cross-entropy(labels) + weight * T² * KL(teacher_T || student_T)``, batch means.
+
+    Both distributions are softened at temperature ``T`` (the teacher's as ``p ** (1/T)``, renormalised, which
+    is its logits divided by ``T``); ``T²`` keeps the soft term's gradients on the hard term's scale.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    logits = logits.float()
+    hard = F.cross_entropy(logits, labels)
+    teacher_log = torch.log_softmax(torch.log(teacher_probs.float().clamp_min(1e-8)) / temperature, dim=-1)
+    student_log = torch.log_softmax(logits / temperature, dim=-1)
+    soft = F.kl_div(student_log, teacher_log, log_target=True, reduction="batchmean") * temperature**2
+    return (1 - weight) * hard + weight * soft
+
+
+@dataclass(frozen=True)
+class Distillation:
+    """How a student learns from its teacher: the soft targets' ``weight`` and the ``temperature``."""
+
+    weight: float
+    temperature: float
+
+    def loss(self, logits, labels, teacher_probs):
+        """:func:`distillation_loss` with these settings."""
+        return distillation_loss(logits, labels, teacher_probs, self.weight, self.temperature)
+
+
+def distillation_of(config: RunConfig) -> Distillation | None:
+    """The run's distillation settings, or None when it has no teacher."""
+    if config.teacher is None:
+        return None
+    return Distillation(config.distill_weight, config.distill_temperature)

@@ -1,0 +1,94 @@
+"""Distillation: the loss, the teacher table and a student that really learns from its teacher."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from sst5.config import resolve_config
+from sst5.distill import (
+    PROB_COLUMNS,
+    TEACHER_COLUMN,
+    distillation_loss,
+    read_teacher,
+    teacher_path,
+    teacher_targets,
+    with_teacher,
+    write_teacher,
+)
+from sst5.models import load_classifier
+from sst5.training import build_trainer, prepare_splits, tokenize_splits
+
+
+def test_the_loss_mixes_cross_entropy_and_the_softened_teacher():
+    torch.manual_seed(0)
+    logits, labels = torch.randn(8, 5), torch.randint(0, 5, (8,))
+    one_hot = torch.nn.functional.one_hot(labels, 5).float()
+    cross_entropy = torch.nn.functional.cross_entropy(logits, labels)
+    # a teacher sure of the label, at T=1, is the label: KL(one-hot || p) is the cross-entropy
+    assert distillation_loss(logits, labels, one_hot, weight=1.0, temperature=1.0) == pytest.approx(
+        cross_entropy.item(), abs=1e-4)
+    unmixed = distillation_loss(logits, labels, one_hot, weight=0.0, temperature=3.0)
+    assert unmixed.item() == pytest.approx(cross_entropy.item())
+    # a student equal to its teacher has no soft loss at any temperature
+    teacher = torch.softmax(logits, dim=-1)
+    assert distillation_loss(logits, labels, teacher, weight=1.0, temperature=2.0).item() == pytest.approx(0, abs=1e-5)
+    mixed = distillation_loss(logits, labels, teacher, weight=0.25, temperature=2.0)
+    assert mixed.item() == pytest.approx(0.75 * cross_entropy.item(), abs=1e-5)
+
+
+def _teacher_table(texts, label: int) -> pd.DataFrame:
+    probabilities = np.full((len(texts), 5), 0.01, dtype=np.float32)
+    probabilities[:, label] = 0.96
+    return pd.DataFrame({"text": texts, **dict(zip(PROB_COLUMNS, probabilities.T, strict=True))})
+
+
+def test_teacher_tables_are_checked_and_matched_by_text(tmp_path):
+    path = write_teacher(_teacher_table(["a good film", "bad"], label=3), tmp_path / "teacher.parquet")
+    table = read_teacher(path)
+    assert teacher_targets(table, ["bad", "a good film", "bad"]).argmax(axis=1).tolist() == [3, 3, 3]
+    with pytest.raises(ValueError, match="no probabilities for 1 of 2 training texts.*'unseen'"):
+        teacher_targets(table, ["bad", "unseen"])
+    with pytest.raises(FileNotFoundError, match="neither a shipped teacher"):
+        teacher_path(tmp_path / "missing.parquet")
+    table.assign(prob_0=0.5).to_parquet(tmp_path / "damaged.parquet")
+    with pytest.raises(ValueError, match="do not sum to 1"):
+        read_teacher(tmp_path / "damaged.parquet")
+
+
+def test_the_shipped_teacher_covers_every_distinct_training_phrase(sst_source):
+    splits = prepare_splits(resolve_config("cpu", train_on="distinct_phrases"), sst_source)  # all the data
+    table = read_teacher("mpnet")
+    targets = teacher_targets(table, splits["train"]["text"])
+    assert len(table) == splits["train"].num_rows == len(targets)
+    # a teacher, not the labels: it agrees with most training labels and is unsure of some
+    agreement = (targets.argmax(axis=1) == np.asarray(splits["train"]["label"])).mean()
+    assert 0.6 < agreement < 0.99 and targets.max(axis=1).min() < 0.5
+
+
+def test_a_student_learns_what_its_teacher_says(tmp_path, sst_source):
+    """A teacher that calls every training text 'positive', alone in the loss, makes the student say 'positive'."""
+    cfg = resolve_config("smoke", epochs=1, schedule="random", max_sentences=200, tracker="none", progress=False,
+                         distill_weight=1.0, distill_temperature=1.0, output_dir=str(tmp_path / "run"))
+    splits = prepare_splits(cfg, sst_source)
+    write_teacher(_teacher_table(list(dict.fromkeys(splits["train"]["text"])), label=4), tmp_path / "t.parquet")
+    shares = {}
+    for teacher in (None, str(tmp_path / "t.parquet")):
+        run = dataclasses.replace(cfg, teacher=teacher)
+        model, tokenizer = load_classifier(run.model_name, sst_source, seed=run.seed)
+        trainer = build_trainer(run, model, tokenizer, tokenize_splits(splits, tokenizer, run.max_length))
+        assert (TEACHER_COLUMN in trainer.train_dataset.column_names) == (teacher is not None)
+        trainer.train()
+        predicted = trainer.predict(trainer.eval_dataset).predictions.argmax(axis=1)
+        shares[teacher is not None] = float((predicted == 4).mean())
+    assert shares[True] > 0.9 > shares[False]
+
+
+def test_a_run_without_teacher_is_left_alone_and_weights_are_checked(sst_source, tmp_path):
+    cfg = resolve_config("smoke", max_sentences=20)
+    dataset = prepare_splits(cfg, sst_source)["train"]
+    assert with_teacher(dataset, None) is dataset
+    with pytest.raises(ValueError, match="distill_weight=1.5 is out of range"):
+        resolve_config("smoke", distill_weight=1.5)
