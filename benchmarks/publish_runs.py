@@ -7,7 +7,7 @@ metric, provenance, wall time) and ``predictions.parquet`` holding its test rows
 validation sentences (label, predicted class and the five probabilities), so that every figure reported from it
 can be recomputed and a temperature fitted on validation (:mod:`sst5.calibration`); the batch's wall seconds
 per run (``batch_times.json``) are merged into ``RESULTS/batch_times.json``.
-``benchmarks/results/cpu_profile`` also serves as the course's reference runs (``sst5.runs.REFERENCE_RUNS``), read by
+Every committed run is also one of the course's reference runs (``sst5.runs.reference_runs_dir``), read by
 notebooks 04 and 05 before a user has a run of their own.
 """
 

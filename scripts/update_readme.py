@@ -50,33 +50,33 @@ NOTEBOOK_TOPICS = {
     "05_compare_models.ipynb": ("Comparing models", "leaderboard, intervals, choosing for a goal, ensembles "
                                 "chosen on validation"),
 }
-SENTENCES = ("sentences, 3 epochs", RESULTS / "cpu_profile", "bf16")
+SENTENCES = ("sentences, 3 epochs", RESULTS / "cpu_profile")
 #: The front page's rows: (what, the committed runs, the precision kept of them).
 HEADLINE = [
-    ("MiniLM (22.7M), sentences, 3 epochs (`cpu` profile)", RESULTS / "cpu_profile", "bf16"),
-    ("MiniLM, distinct phrases, 3 epochs (`cpu-phrases`)", PHRASES, None),
-    ("MiniLM taught by MPNet (`teacher=mpnet`)", DISTILLATION, None),
-    ("MPNet-base (110M), distinct phrases, 1 epoch", MPNET, None),
+    ("MiniLM (22.7M), sentences, 3 epochs (`cpu` profile)", RESULTS / "cpu_profile"),
+    ("MiniLM, distinct phrases, 3 epochs (`cpu-phrases`)", PHRASES),
+    ("MiniLM taught by MPNet (`teacher=mpnet`)", DISTILLATION),
+    ("MPNet-base (110M), distinct phrases, 1 epoch", MPNET),
 ]
 #: The quality table's rows: what was run (with its command), the committed runs, the precision kept of them.
 QUALITY_RECIPES = [
     ("sentences, 3 epochs, batch 32, lr 1e-4 (cpu profile: `make course`, `sst5-batch --models cpu`)",
-     RESULTS / "cpu_profile", "bf16"),
-    ("the same in float32 (`--param mixed_precision=false`)", RESULTS / "cpu_profile", "float32"),
+     RESULTS / "cpu_profile"),
+    ("the same in float32 (`--param mixed_precision=false`)", RESULTS / "cpu_profile_float32"),
     ("distinct phrases, 1 epoch, batch 128, lr 1e-4 (`sst5-batch --models benchmarks/quality_phrases_1epoch.txt`)",
-     PHRASES_1EPOCH, None),
+     PHRASES_1EPOCH),
     ("distinct phrases, 3 epochs, batch 128, lr 1e-4 (`sst5-batch --models cpu-phrases --profile cpu`)",
-     PHRASES, None),
-    ("the same, taught by MPNet (`sst5-batch --models benchmarks/distillation.txt --profile cpu`)", DISTILLATION, None),
-    ("MPNet-base, distinct phrases, 1 epoch, batch 128, lr 5e-5 (`benchmarks/quality_mpnet.txt`)", MPNET, None),
+     PHRASES),
+    ("the same, taught by MPNet (`sst5-batch --models benchmarks/distillation.txt --profile cpu`)", DISTILLATION),
+    ("MPNet-base, distinct phrases, 1 epoch, batch 128, lr 5e-5 (`benchmarks/quality_mpnet.txt`)", MPNET),
 ]
 #: Recipes compared over their seeds on the same test sentences: (A, B), each (name, folder, precision).
 QUALITY_DIFFERENCES = [
-    (("phrases, 3 epochs", PHRASES, None), ("phrases, 1 epoch", PHRASES_1EPOCH, None)),
-    (("phrases, 1 epoch", PHRASES_1EPOCH, None), SENTENCES),
-    (("phrases, 3 epochs", PHRASES, None), SENTENCES),
-    (("bf16", RESULTS / "cpu_profile", "bf16"), ("float32", RESULTS / "cpu_profile", "float32")),
-    (("taught by MPNet", DISTILLATION, None), ("phrases, 3 epochs", PHRASES, None)),
+    (("phrases, 3 epochs", PHRASES), ("phrases, 1 epoch", PHRASES_1EPOCH)),
+    (("phrases, 1 epoch", PHRASES_1EPOCH), SENTENCES),
+    (("phrases, 3 epochs", PHRASES), SENTENCES),
+    (("bf16", RESULTS / "cpu_profile"), ("float32", RESULTS / "cpu_profile_float32")),
+    (("taught by MPNet", DISTILLATION), ("phrases, 3 epochs", PHRASES)),
 ]
 #: Runs whose validation predictions were kept, so that a temperature can be fitted: (name, folder).
 CALIBRATED = [("MPNet-base, phrases, 1 epoch", MPNET), ("MiniLM taught by MPNet", DISTILLATION),
@@ -131,11 +131,11 @@ def pending(folder: Path, command: str) -> str:
 
 
 def distillation_section() -> str:
-    if not _committed([("", DISTILLATION, None)]):
+    if not _committed([("", DISTILLATION)]):
         return pending(DISTILLATION, "sst5-batch --models benchmarks/distillation.txt --profile cpu --out "
                        "runs/distillation\npython benchmarks/publish_runs.py runs/distillation "
                        "benchmarks/results/distillation")
-    difference = recipe_difference(("taught by MPNet", DISTILLATION, None), ("the recipe alone", PHRASES, None))
+    difference = recipe_difference(("taught by MPNet", DISTILLATION), ("the recipe alone", PHRASES))
     return quality_report(DISTILLATION) + f"\nAgainst the recipe alone (same seeds' recipe runs): {difference}\n"
 
 

@@ -8,8 +8,9 @@ import pandas as pd
 import papermill
 import pytest
 
+from sst5 import runs as runs_module
 from sst5.course import notebook_path
-from sst5.runs import is_finished, reference_runs_dir
+from sst5.runs import REFERENCE_RUN, find_runs, is_finished, reference_runs_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,16 +31,28 @@ def _outputs(executed: Path) -> str:
 
 
 def test_the_reference_runs_are_real_runs_without_weights():
-    runs = sorted(p for p in reference_runs_dir().iterdir() if p.is_dir())
-    assert runs and all(is_finished(run) for run in runs)
+    runs = find_runs(reference_runs_dir())
+    assert len(runs) >= 10 and all(is_finished(run) for run in runs)
+    models = set()
     for run in runs:
         assert {p.name for p in run.iterdir()} == {"metrics.json", "predictions.parquet"}  # no model, no checkpoint
         metrics = json.loads((run / "metrics.json").read_text())
+        models.add(metrics["params"]["model_name"])
         predictions = pd.read_parquet(run / "predictions.parquet")
-        assert set(predictions["split"]) == {"test"}
-        sentences = predictions[predictions["is_root"]]
+        assert set(predictions["split"]) <= {"validation", "test"}
+        assert predictions[predictions["split"] == "validation"]["is_root"].all()  # validation sentences only
+        sentences = predictions[(predictions["split"] == "test") & predictions["is_root"]]
         assert metrics["test"]["sentence"]["accuracy"] == pytest.approx(
             float((sentences["label"] == sentences["predicted"]).mean()), abs=1e-9)
+    assert {"minilm", "mpnet"} <= models
+    # no run twice: each committed folder holds one recipe's seeds
+    identities = [json.dumps({k: v for k, v in json.loads((run / "metrics.json").read_text())["params"].items()
+                              if k not in ("output_dir", "progress", "tracker")}, sort_keys=True) for run in runs]
+    precision = [json.loads((run / "metrics.json").read_text())["provenance"]["precision"]["used"] for run in runs]
+    assert len(set(zip(identities, precision, strict=True))) == len(runs)
+    reference, _ = runs_module.run_or_reference(None, Path("/nonexistent-course"))
+    assert (reference / "predictions.parquet").is_file() and "validation" in set(
+        pd.read_parquet(reference / "predictions.parquet")["split"])  # notebook 04 can show its calibration
 
 
 @pytest.mark.slow
@@ -49,8 +62,8 @@ def test_notebooks_04_and_05_opened_alone_read_the_reference_runs_and_say_so(tmp
     executed = _run_alone("04_error_analysis.ipynb", tmp_path / "04")
     assert "reads the course's reference run" in _outputs(executed)
     recorded = json.loads((course / "04_error_analysis.json").read_text())
-    reference = sorted(p.name for p in reference_runs_dir().iterdir() if p.is_dir())
-    assert recorded["reference_run"] and recorded["run"] in reference
+    reference = find_runs(reference_runs_dir())
+    assert recorded["reference_run"] and recorded["run"] in {run.name for run in reference}
     assert "has no model/ folder: run notebook 03" in _outputs(executed)
 
     executed = _run_alone("05_compare_models.ipynb", tmp_path / "05")
@@ -60,7 +73,7 @@ def test_notebooks_04_and_05_opened_alone_read_the_reference_runs_and_say_so(tmp
     assert (course / "leaderboard.csv").is_file()  # written to the course folder, never into the package
     assert sorted(p.name for p in course.iterdir()) == ["04_error_analysis.json", "05_compare_models.json",
                                                         "leaderboard.csv", "leaderboard.md"]
-    assert not any(p.name.startswith("leaderboard") for p in reference_runs_dir().iterdir())
+    assert not any(p.name.startswith("leaderboard") for p in reference_runs_dir().rglob("*"))
 
 
 @pytest.mark.slow
@@ -93,7 +106,7 @@ def test_the_run_to_analyse_is_the_one_given_else_yours_else_the_reference(tmp_p
     with pytest.raises(FileNotFoundError, match="holds no finished run"):
         runs.run_or_reference(mine, tmp_path / "course")  # given explicitly (as the batch does): never swapped
     reference, is_reference = runs.run_or_reference(None, tmp_path / "course")
-    assert is_reference and reference.parent == reference_runs_dir()
+    assert is_reference and reference == reference_runs_dir() / REFERENCE_RUN
     assert runs.runs_or_reference(None, tmp_path / "course") == (reference_runs_dir(), True)
     assert runs.runs_or_reference(tmp_path / "batch", tmp_path / "course") == (tmp_path / "batch", False)
     monkeypatch.setattr(runs, "reference_runs_dir", lambda: tmp_path / "missing")

@@ -18,9 +18,13 @@ from sst5.quality import (
 )
 from sst5.runs import PROB_COLUMNS, TIMES_FILE, reference_runs_dir, write_json
 
+#: The cpu profile's seeds, committed once in bf16 and once in float32.
+PRECISION_FOLDERS = {"bf16": reference_runs_dir() / "cpu_profile",
+                     "float32": reference_runs_dir() / "cpu_profile_float32"}
+
 
 def _records(precision):
-    for folder in sorted(reference_runs_dir().iterdir()):
+    for folder in sorted(PRECISION_FOLDERS[precision].iterdir()):
         record = json.loads((folder / "metrics.json").read_text())
         if record["provenance"]["precision"]["used"] == precision:
             yield folder, record
@@ -107,8 +111,8 @@ def test_an_idea_is_compared_with_the_recipe_run_of_its_seed(bf16_runs, tmp_path
 
 
 def test_the_quality_table_keeps_a_precision_and_lists_the_literature_with_its_protocol():
-    table = quality_table([("sentences, bf16", reference_runs_dir(), "bf16"),
-                           ("sentences, float32", reference_runs_dir(), "float32")])
+    table = quality_table([("sentences, bf16", PRECISION_FOLDERS["bf16"]),
+                           ("sentences, float32", PRECISION_FOLDERS["float32"])])
     for precision in ("bf16", "float32"):
         accuracy = [record["test"]["sentence"]["accuracy"] for _, record in _records(precision)]
         row = next(line for line in table.splitlines() if line.startswith(f"| sentences, {precision} |"))
@@ -118,12 +122,12 @@ def test_the_quality_table_keeps_a_precision_and_lists_the_literature_with_its_p
 
 
 def test_two_recipes_are_compared_over_their_seeds_on_the_same_sentences(bf16_runs):
-    bf16, float32 = ("bf16", reference_runs_dir(), "bf16"), ("float32", reference_runs_dir(), "float32")
+    bf16, float32 = ("bf16", PRECISION_FOLDERS["bf16"]), ("float32", PRECISION_FOLDERS["float32"])
     statement = recipe_difference(bf16, float32)
     accuracy = {p: np.mean([r["test"]["sentence"]["accuracy"] for _, r in _records(p)]) for p in ("bf16", "float32")}
     difference = f"{100 * (accuracy['bf16'] - accuracy['float32']):+.1f}".replace("-", "−")
     assert statement.startswith(f"accuracy: bf16 − float32 = {difference} points [")
     assert "macro-F1: bf16 − float32" in statement and statement.count("p = ") == 3
-    assert recipe_difference(("bf16", bf16_runs, None), float32) == statement  # the same runs, from their own folder
+    assert recipe_difference(("bf16", bf16_runs), float32) == statement  # the same runs, from their own folder
     with pytest.raises(ValueError, match="both hold"):
-        recipe_difference(bf16, ("bf16 again", bf16_runs, None))
+        recipe_difference(bf16, ("bf16 again", bf16_runs))

@@ -30,9 +30,8 @@ __all__ = ["TARGET", "collect_seeds", "quality_report", "quality_table",
 
 #: The published figure the phrase recipe is measured against (test sentences, trained on phrases).
 TARGET = "BERT-large (Munikar et al. 2019)"
-#: A recipe measured here: its name (or description), the folder of its runs, the precision to keep of them
-#: (as recorded; None: every run).
-Recipe = tuple[str, str | Path, str | None]
+#: A recipe measured here: its name (or description) and the folder of its runs (one recipe a folder).
+Recipe = tuple[str, str | Path]
 
 
 def _kept_epoch(record: dict, pick: str) -> int | None:
@@ -96,10 +95,6 @@ def _summary(folder: Path, seeds: pd.DataFrame) -> dict:
     return {"intervals": {metric: seed_mean_interval(labels, predictions, metric) for metric in METRIC_NAMES},
             "ensemble": ensemble,
             **{column: ", ".join(seeds[column].dropna().unique()) or "not recorded" for column in ("cpu", "precision")}}
-
-
-def _in_precision(seeds: pd.DataFrame, precision: str | None) -> pd.DataFrame:
-    return seeds if precision is None else seeds[seeds["precision"] == precision].reset_index(drop=True)
 
 
 def _row(*cells) -> str:
@@ -171,13 +166,13 @@ def quality_report(folder: str | Path, target: str = TARGET) -> str:
 
 def quality_table(recipes: Sequence[Recipe]) -> str:
     """Markdown: one row per recipe measured here, from its committed runs, then the published figures with
-    their protocol (:data:`sst5.baselines.PUBLISHED`). ``recipes`` holds ``(what, folder, precision)``: a
-    description with its command, the runs' folder, and the precision to keep of them (None: every run)."""
+    their protocol (:data:`sst5.baselines.PUBLISHED`). ``recipes`` holds ``(what, folder)``: a description
+    with its command, and the runs' folder."""
     lines = [_row("measured here (test sentences, %)", "seeds", "accuracy: mean ± sd [95 % interval]", "macro-F1",
                   "ensemble of the seeds, accuracy", "CPU; precision", "training min a run (median)"),
              _row(*["---"] * 7)]
-    for what, folder, precision in recipes:
-        seeds = _in_precision(collect_seeds(folder), precision)
+    for what, folder in recipes:
+        seeds = collect_seeds(folder)
         summary = _summary(Path(folder), seeds)
         _, low, high = summary["intervals"]["accuracy"]
         ensemble = summary["ensemble"]
@@ -194,17 +189,16 @@ def quality_table(recipes: Sequence[Recipe]) -> str:
 def recipe_difference(recipe_a: Recipe, recipe_b: Recipe) -> str:
     """Markdown: recipe A's seeds against recipe B's on the same test sentences, one sentence per metric
     (:func:`sst5.stats.compare_runs`: the difference of the seeds' means, a two-level bootstrap interval over
-    seeds and sentences, Welch's p over the seeds). Each recipe is ``(name, folder, precision)``, as in
-    :func:`quality_table`: its name, the runs' folder, and the precision to keep of them (None: every run).
+    seeds and sentences, Welch's p over the seeds). Each recipe is ``(name, folder)``, as in
+    :func:`quality_table`.
 
     Raises
     ------
     ValueError
         A run is on both sides.
     """
-    (a, folder_a, precision_a), (b, folder_b, precision_b) = recipe_a, recipe_b
-    seeds_a = _in_precision(collect_seeds(folder_a), precision_a)
-    seeds_b = _in_precision(collect_seeds(folder_b), precision_b)
+    (a, folder_a), (b, folder_b) = recipe_a, recipe_b
+    seeds_a, seeds_b = collect_seeds(folder_a), collect_seeds(folder_b)
     if shared := sorted(set(seeds_a["run"]) & set(seeds_b["run"])):
         raise ValueError(f"{a} and {b} both hold {', '.join(shared)}; compare two different recipes")
     sentences = ensemble_sentences([Path(folder_a) / run for run in seeds_a["run"]] +
@@ -265,8 +259,8 @@ def headline_table(recipes: Sequence[Recipe], baselines: pd.DataFrame | None = N
         tfidf = baselines.set_index(["baseline", "level"]).loc[("TF-IDF + logistic regression", "sentence")]
         lines.append(_row("TF-IDF + logistic regression (notebook 01)", "–", f"{tfidf.accuracy:.1f}",
                           f"{tfidf.macro_f1:.1f}", "–"))
-    for what, folder, precision in recipes:
-        seeds = _in_precision(collect_seeds(folder), precision)
+    for what, folder in recipes:
+        seeds = collect_seeds(folder)
         lines.append(_row(what, len(seeds), f"**{_mean_sd(seeds, 'accuracy')}**", _mean_sd(seeds, "macro_f1"),
                           f"{_minutes(seeds['train_seconds'].median())} min on a 2-core CPU"))
     lines += [_row(f"{r.model}, published", "–", f"{r.sentence_accuracy:.1f}", "–", "–")
