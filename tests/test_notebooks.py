@@ -137,3 +137,11 @@ def test_a_colab_batch_reaches_notebooks_04_and_05_opened_alone(tmp_path, monkey
     assert sorted(board["run"]) == [f"batch/{name}" for name in batch] and set(board["profile"]) == {"smoke"}
     executed = _run_alone("04_error_analysis.ipynb", tmp_path / "04", profile=None)
     assert "the newest finished run in the course folder" in _outputs(executed)
+
+
+def test_notebook_03_refuses_a_misspelt_papermill_parameter(tmp_path, monkeypatch):
+    """papermill only warns about a name the parameters cell lacks; the run would train without it."""
+    monkeypatch.setenv("SST5_COURSE_DIR", str(tmp_path / "course"))
+    with pytest.raises(papermill.PapermillExecutionError, match=r"unknown parameter\(s\) learning_rat \(papermill -p"):
+        _run_alone("03_fine_tuning.ipynb", tmp_path / "03", learning_rat=0.1)
+    assert not (tmp_path / "course").exists()  # refused before anything was written

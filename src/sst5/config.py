@@ -53,6 +53,7 @@ __all__ = [
     "BATCH_PARAMETERS",
     "RUNNER_PARAMETERS",
     "describe",
+    "check_notebook_parameters",
     "default_profile_name",
     "resolve_config",
     "model_list_path",
@@ -273,6 +274,21 @@ def describe(name: str) -> str:
     if isinstance(allowed, tuple):
         return f"{meta['help']}: {', '.join(allowed)}"
     return f"{meta['help']}; {allowed}" if allowed else meta["help"]
+
+
+def check_notebook_parameters(defined: set[str], known: tuple[str, ...]) -> None:
+    """Refuse names that a notebook's parameters cell does not declare: ``defined`` is what the parameters cell
+    and papermill's injected cell added to the namespace (names starting with ``_`` are IPython's own).
+
+    Raises
+    ------
+    ValueError
+        A name not in ``known`` (papermill only warns about it, and the run would go on without it).
+    """
+    unknown = sorted(name for name in defined if not name.startswith("_") and name not in known)
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {', '.join(unknown)} (papermill -p?); this notebook takes: "
+                         f"{', '.join(known)}")
 
 
 def default_profile_name() -> str:
