@@ -4,6 +4,7 @@ import zipfile
 
 import pytest
 
+from sst5 import models
 from sst5.models import MPNET_PARTS, load_classifier, resolve_model, unpack_split_zip
 
 
@@ -47,9 +48,15 @@ def _mpnet_installed():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not _mpnet_installed(), reason="the mpnet extra is not installed (make install installs it)")
-def test_packaged_mpnet_loads_offline_with_the_auto_classes():
+def test_packaged_mpnet_loads_offline_with_the_auto_classes(monkeypatch):
     model, tokenizer = load_classifier("mpnet")
     assert type(model).__name__ == "MPNetForSequenceClassification" and model.config.num_labels == 5
     assert 109e6 < sum(p.numel() for p in model.parameters()) < 111e6
     assert tokenizer("a gorgeous film")["input_ids"][0] == tokenizer.cls_token_id
-    assert resolve_model("mpnet") == resolve_model("mpnet")  # reassembled once, then reused
+    first = resolve_model("mpnet")
+
+    def unpack_again(*args, **kwargs):
+        raise AssertionError("the packaged MPNet was unpacked again")
+
+    monkeypatch.setattr(models, "unpack_split_zip", unpack_again)  # reassembled once, then reused
+    assert resolve_model("mpnet") == first

@@ -1,8 +1,12 @@
 """Fine-tuning end to end: pretrained weights, notebook 03 under papermill, its outputs and ClearML session."""
 
+import ast
 import dataclasses
+import inspect
 import io
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,6 +18,8 @@ from sst5.config import LABEL_NAMES, resolve_config
 from sst5.models import load_classifier
 from sst5.predict import load_run_model, main, predict_texts
 from sst5.training import build_trainer, prepare_splits, tokenize_splits, training_arguments, warmup_steps
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_models_load_pretrained_encoder_weights(tiny_model_dir):
@@ -240,3 +246,24 @@ def test_a_half_precision_checkpoint_trains_with_float32_weights(tiny_model_dir,
     assert load_file(half / "model.safetensors")["bert.embeddings.word_embeddings.weight"].dtype == torch.bfloat16
     model, _ = load_classifier(str(half))
     assert {p.dtype for p in model.parameters()} == {torch.float32}
+
+
+def _trainer_keywords(source: str, config_name: str) -> dict[str, str]:
+    """The keyword arguments of the ``ScheduledTrainer(...)`` call in ``source``, as text with the configuration
+    named ``config``."""
+    call = next(node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "ScheduledTrainer")
+    return {k.arg: re.sub(rf"\b{config_name}\b", "config", ast.unparse(k.value)) for k in call.keywords}
+
+
+def test_notebook_03_builds_the_trainer_that_build_trainer_builds():
+    """The lesson writes the Trainer out; benchmarks and tests use build_trainer: the two must not drift."""
+    cells = json.loads((ROOT / "notebooks" / "03_fine_tuning.ipynb").read_text())["cells"]
+    cell = next("".join(c["source"]) for c in cells if "ScheduledTrainer(" in "".join(c["source"])
+                and c["cell_type"] == "code" and "trainer =" in "".join(c["source"]))
+    notebook = _trainer_keywords(cell, "cfg")
+    package = _trainer_keywords(inspect.getsource(build_trainer), "config")
+    assert notebook.keys() == package.keys()
+    # the model (LoRA wrapped before the call there) and the arguments (a cell of their own) are written differently
+    differing = {key for key in notebook if notebook[key] != package[key]}
+    assert differing == {"model", "args"}, {key: (notebook[key], package[key]) for key in differing}
