@@ -15,8 +15,7 @@ from pathlib import Path
 
 from sst5.baselines import evaluate_baselines, score_split_kinds
 from sst5.config import SEED
-from sst5.data import load_sst
-from sst5.eda import to_frame
+from sst5.data import load_sst, to_frame
 from sst5.runs import write_atomic
 
 LEAKAGE_TEST_SIZE = 0.2

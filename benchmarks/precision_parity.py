@@ -7,13 +7,13 @@ the course's seed-level statistics, plus how much of each run's wall time its ev
 Per precision (what each run's provenance recorded): seeds, test-sentence accuracy and macro-F1 (mean ± sd),
 median training and evaluation seconds and the batch's wall seconds per run; then bf16 − float32 on the same
 test sentences: a two-level bootstrap interval over seeds and sentences with Welch's p over the seeds
-(:func:`sst5.quality.recipe_difference`).
+(:func:`lab.quality.recipe_difference`).
 """
 
 import argparse
 from pathlib import Path
 
-from sst5.quality import collect_seeds, recipe_difference
+from lab.quality import collect_seeds, recipe_difference
 
 
 def main():

@@ -19,7 +19,7 @@ Evaluation, seconds to score every validation and test phrase (what each run's e
 recipe and with its previous form (length-sorted, 64 texts per pass).
 Variants run interleaved (recipe, stock, ..., recipe, stock, ...); medians and median ratios are printed.
 On a GPU, training runs in the gpu profile's mixed precision, and the model FLOPs utilisation of each
-variant is printed (sst5.flops: 6 N + 12 L H T FLOPs per real token, over the GPU's dense bf16 peak).
+variant is printed (lab.flops: 6 N + 12 L H T FLOPs per real token, over the GPU's dense bf16 peak).
 
     python benchmarks/train_throughput.py            # ~15 minutes on 2 CPU cores
     python benchmarks/train_throughput.py --quick    # ~2 minutes
@@ -34,11 +34,11 @@ import time
 import numpy as np
 import torch
 from datasets import DatasetDict
+from lab.flops import model_flops_utilization, peak_tflops, training_flops_per_token
 from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, pipeline
 
 from sst5.config import resolve_config
 from sst5.data import column, load_sst, sentence_level
-from sst5.flops import model_flops_utilization, peak_tflops, training_flops_per_token
 from sst5.models import load_classifier
 from sst5.precision import cpu_model, cuda_capability, run_precision
 from sst5.predict import predict_proba

@@ -8,8 +8,7 @@ import argparse
 import time
 
 from sst5.baselines import PUBLISHED, distinct_phrases, fit_tfidf, tune_tfidf
-from sst5.data import load_sst
-from sst5.eda import to_frame
+from sst5.data import load_sst, to_frame
 from sst5.metrics import classification_metrics
 
 GRID = {"C": [1.0, 2.0, 4.0], "class_weight": [None, "balanced"], "char_ngrams": [False, True]}

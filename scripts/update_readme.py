@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from sst5.course import COURSE_NOTEBOOKS, colab_url
-from sst5.quality import (
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))  # the lab (benchmarks/lab) is not part of the installed course
+
+from lab.quality import (  # noqa: E402
     calibration_table,
     headline_table,
     idea_report,
@@ -25,10 +27,11 @@ from sst5.quality import (
     quality_table,
     recipe_difference,
 )
-from sst5.runs import METRICS_FILE, find_runs, read_json
-from sst5.study import load_study, study_report
 
-ROOT = Path(__file__).resolve().parents[1]
+from sst5.course import COURSE_NOTEBOOKS, colab_url  # noqa: E402
+from sst5.runs import METRICS_FILE, find_runs, read_json  # noqa: E402
+from sst5.study import load_study, study_report  # noqa: E402
+
 README = ROOT / "README.md"
 RESULTS_PAGE = ROOT / "benchmarks" / "README.md"
 RESULTS = ROOT / "benchmarks" / "results"

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from sst5.baselines import distinct_phrases, evaluate_baselines, fit_tfidf, prior_guess_accuracy, tune_tfidf
-from sst5.data import subset_sentences
-from sst5.eda import to_frame
+from sst5.data import subset_sentences, to_frame
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from sst5 import plots
 from sst5.analysis import accuracy_by_length
 from sst5.calibration import reliability_table
 from sst5.config import LABEL_NAMES
-from sst5.data import subset_sentences
-from sst5.eda import class_word_weights, label_distribution, label_shares_by_length, to_frame
+from sst5.data import subset_sentences, to_frame
+from sst5.eda import class_word_weights, label_distribution, label_shares_by_length
 from sst5.metrics import classification_metrics
 
 matplotlib.use("Agg")

@@ -6,16 +6,16 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-
-from sst5.baselines import PUBLISHED
-from sst5.compare import ensemble_against_best
-from sst5.quality import (
+from lab.quality import (
     collect_seeds,
     idea_report,
     quality_report,
     quality_table,
     recipe_difference,
 )
+
+from sst5.baselines import PUBLISHED
+from sst5.compare import ensemble_against_best
 from sst5.runs import PROB_COLUMNS, TIMES_FILE, reference_runs_dir, write_json
 
 #: The cpu profile's seeds, committed once in bf16 and once in float32.

@@ -6,12 +6,10 @@ import sys
 
 import pytest
 
-from sst5.data import read_release
-from sst5.eda import to_frame
+from sst5.data import read_release, to_frame
 from sst5.split import (
     apply_split,
     best_seed,
-    group_kfold,
     group_split,
     label_distance,
     leakage_report,
@@ -34,14 +32,6 @@ def test_no_sentence_on_both_sides(phrases, seed):
     assert not set(train["sentence_id"]) & set(test["sentence_id"])
     assert len(train) + len(test) == len(phrases)
     assert leakage_report(train, test)["shared_sentences"] == 0
-
-
-def test_kfold_folds_are_disjoint_and_cover_all(phrases):
-    seen = []
-    for train, test in group_kfold(phrases, n_splits=4, seed=3):
-        assert not set(train["sentence_id"]) & set(test["sentence_id"])
-        seen += list(test["sentence_id"].unique())
-    assert sorted(seen) == sorted(phrases["sentence_id"].unique())
 
 
 def test_same_seed_same_split(phrases):

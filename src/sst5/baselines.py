@@ -99,7 +99,7 @@ def evaluate_baselines(
     Parameters
     ----------
     train, test : pandas.DataFrame
-        Phrase tables (columns ``text``, ``label``, ``is_root``) as from :func:`sst5.eda.to_frame`.
+        Phrase tables (columns ``text``, ``label``, ``is_root``) as from :func:`sst5.data.to_frame`.
     max_train_phrases : int, optional
         Fit the TF-IDF model on a seeded sample of this many distinct training phrases (faster).
     seed : int

@@ -52,6 +52,7 @@ __all__ = [
     "unescape_ptb",
     "load_sst",
     "column",
+    "to_frame",
     "cached_dataset_dict",
     "sentence_level",
     "subset_sentences",
@@ -351,6 +352,11 @@ def cached_dataset_dict(folder: str | Path, build: Callable[[], DatasetDict], ke
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return load_from_disk(str(folder), keep_in_memory=keep_in_memory)
+
+
+def to_frame(sst: DatasetDict) -> pd.DataFrame:
+    """All splits in one pandas table with a ``split`` column."""
+    return pd.concat([split.to_pandas().assign(split=name) for name, split in sst.items()], ignore_index=True)
 
 
 def column(dataset: Dataset, name: str) -> np.ndarray:

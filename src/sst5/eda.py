@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from datasets import DatasetDict
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 from .config import LABEL_NAMES
 
-__all__ = ["to_frame", "label_distribution", "label_shares_by_length", "class_word_weights"]
+__all__ = ["label_distribution", "label_shares_by_length", "class_word_weights"]
 
 # Words that flip or weaken sentiment: scikit-learn's stop-word list holds them, but they are what the course
 # studies, so they stay in the counts.
@@ -18,11 +17,6 @@ _NEGATIONS = frozenset({"not", "no", "never", "nothing", "nor", "none", "nobody"
 # Words that carry no sentiment but fill every class of a movie-review corpus.
 _FILLER_WORDS = frozenset({"film", "movie", "films", "movies", "story", "lrb", "rrb", "character", "characters",
                            "director", "make", "makes", "like", "just", "does", "way", "time", "really"})
-
-
-def to_frame(sst: DatasetDict) -> pd.DataFrame:
-    """All splits in one pandas table with a ``split`` column."""
-    return pd.concat([split.to_pandas().assign(split=name) for name, split in sst.items()], ignore_index=True)
 
 
 def label_distribution(frame: pd.DataFrame) -> pd.DataFrame:

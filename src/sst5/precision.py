@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["NATIVE_BF16_FLAGS", "Precision", "cpu_flags", "cpu_model", "native_cpu_bf16", "cuda_capability",
+__all__ = ["NATIVE_BF16_FLAGS", "Precision", "cpu_flags", "cpu_model", "cuda_capability",
            "run_precision"]
 
 #: ``/proc/cpuinfo`` flags of bf16 arithmetic in hardware.
@@ -63,11 +63,6 @@ def cpu_model() -> str:
     native = [flag for flag in NATIVE_BF16_FLAGS if flag in flags]
     model = _cpuinfo_field("model name") or "unknown CPU"
     return f"{model} ({'native bf16: ' + ', '.join(native) if native else 'no native bf16'})"
-
-
-def native_cpu_bf16(flags: frozenset[str] | None = None) -> bool:
-    """Whether the CPU (``flags``; default this one's) does bf16 arithmetic in hardware."""
-    return any(flag in (cpu_flags() if flags is None else flags) for flag in NATIVE_BF16_FLAGS)
 
 
 def cuda_capability() -> tuple[int, int] | None:

@@ -63,7 +63,7 @@ def course_commit() -> str | None:
 
 
 def device_name() -> str:
-    """The GPU's name, or the CPU's with its core count."""
+    """The GPU's name, or the CPU's with the number of threads torch computes with."""
     import torch
 
     if torch.cuda.is_available():

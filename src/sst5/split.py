@@ -9,7 +9,7 @@ the ordinal labels 0-4.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from datasets import Dataset, DatasetDict
 from scipy.stats import wasserstein_distance
-from sklearn.model_selection import GroupKFold, GroupShuffleSplit, train_test_split
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from .config import SEED
 from .runs import read_json, write_json
@@ -26,7 +26,6 @@ __all__ = [
     "SeedSearch",
     "SplitAssignment",
     "group_split",
-    "group_kfold",
     "random_phrase_split",
     "label_distance",
     "best_seed",
@@ -42,7 +41,7 @@ __all__ = [
 def _check_phrases(phrases: pd.DataFrame) -> None:
     missing = {"sentence_id", "label", "text", "is_root"} - set(phrases.columns)
     if missing:
-        raise ValueError(f"phrases table lacks columns {sorted(missing)}; build it with sst5.eda.to_frame")
+        raise ValueError(f"phrases table lacks columns {sorted(missing)}; build it with sst5.data.to_frame")
 
 
 def group_split(phrases: pd.DataFrame, test_size: float, seed: int = SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -67,16 +66,6 @@ def group_split(phrases: pd.DataFrame, test_size: float, seed: int = SEED) -> tu
     splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
     train_index, test_index = next(splitter.split(phrases, groups=phrases["sentence_id"]))
     return phrases.iloc[train_index], phrases.iloc[test_index]
-
-
-def group_kfold(
-    phrases: pd.DataFrame, n_splits: int = 5, seed: int = SEED
-) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
-    """Yield ``n_splits`` (train, test) folds in which no tree is on both sides."""
-    _check_phrases(phrases)
-    folds = GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    for train_index, test_index in folds.split(phrases, groups=phrases["sentence_id"]):
-        yield phrases.iloc[train_index], phrases.iloc[test_index]
 
 
 def random_phrase_split(

@@ -253,7 +253,8 @@ def study_report(study: StudyResults) -> str:
                      f"{row['meets ≥ 50 % precision']} |")
     lines += ["", "Differences A − B on the same test sentences, in points: the seeds' means, a 95 % two-level "
               "bootstrap interval (seeds and sentences resampled) and Welch's p over the seeds; bold where both "
-              "say significant at 5 %:", "", "| A − B | " + " | ".join(names.values()) + " |", "|---|---|---|---|"]
+              "say significant at 5 %:", "", "| A − B | " + " | ".join(names.values()) + " |",
+              "|---" * (len(names) + 1) + "|"]
     for (a, b), pair in statistics.groupby(["a", "b"], sort=False):
         cells = []
         for metric in names:

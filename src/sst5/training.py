@@ -45,9 +45,9 @@ from .data import (
     read_release,
     sentence_level,
     subset_sentences,
+    to_frame,
 )
 from .distill import TEACHER_COLUMN, Distillation, distillation_of, with_teacher
-from .eda import to_frame
 from .metrics import classification_metrics, compute_metrics
 from .models import add_lora
 from .precision import cuda_capability, run_precision

@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .analysis import load_predictions
-from .baselines import PUBLISHED
-from .calibration import calibration_summary, expected_calibration_error, run_temperature
-from .compare import ensemble_against_best, ensemble_sentences
-from .config import greater_is_better
-from .runs import METRICS_FILE, PREDICTIONS_FILE, PROB_COLUMNS, TIMES_FILE, find_runs, is_finished, read_json
-from .stats import METRIC_NAMES, compare_runs, describe_comparison, seed_mean_interval, signed_points
+from sst5.analysis import load_predictions
+from sst5.baselines import PUBLISHED
+from sst5.calibration import calibration_summary, expected_calibration_error, run_temperature
+from sst5.compare import ensemble_against_best, ensemble_sentences
+from sst5.config import greater_is_better
+from sst5.runs import METRICS_FILE, PREDICTIONS_FILE, PROB_COLUMNS, TIMES_FILE, find_runs, is_finished, read_json
+from sst5.stats import METRIC_NAMES, compare_runs, describe_comparison, seed_mean_interval, signed_points
 
 __all__ = ["TARGET", "collect_seeds", "quality_report", "quality_table",
            "headline_table", "pair_report", "calibration_table", "recipe_difference", "idea_report"]
