@@ -22,6 +22,7 @@ from lab.quality import (  # noqa: E402
     calibration_table,
     headline_table,
     idea_report,
+    pair_comparisons,
     pair_report,
     quality_report,
     quality_table,
@@ -30,6 +31,7 @@ from lab.quality import (  # noqa: E402
 
 from sst5.course import COURSE_NOTEBOOKS, colab_url  # noqa: E402
 from sst5.runs import METRICS_FILE, find_runs, read_json  # noqa: E402
+from sst5.stats import describe_comparison  # noqa: E402
 from sst5.study import load_study, study_report  # noqa: E402
 
 README = ROOT / "README.md"
@@ -142,10 +144,25 @@ def distillation_section() -> str:
     return quality_report(DISTILLATION) + f"\nAgainst the recipe alone (same seeds' recipe runs): {difference}\n"
 
 
-def text_form_section() -> str:
-    runs = {read_json(run / METRICS_FILE)["params"].get("text_form", "treebank"): run
+def _text_form_runs() -> dict[str, Path]:
+    return {read_json(run / METRICS_FILE)["params"].get("text_form", "treebank"): run
             for run in find_runs(RESULTS / "text_form", depth=1)}
+
+
+def text_form_section() -> str:
+    runs = _text_form_runs()
     return pair_report("natural", runs["natural"], "treebank", runs["treebank"])
+
+
+def text_form_summary() -> str:
+    """The front page's sentence on the text form: the accuracy difference with its interval."""
+    runs = _text_form_runs()
+    accuracy = pair_comparisons(runs["natural"], runs["treebank"])["accuracy"]
+    verdict = ("no difference beyond the noise" if not accuracy.significant()
+               else "better" if accuracy.difference > 0 else "worse")
+    return (f"The course trains and predicts on natural English (`isn't`, as users type it) rather than the "
+            f"treebank's tokens (`is n't`); on the cpu profile's recipe, one seed, {verdict}: "
+            f"{describe_comparison(accuracy, 'natural', 'treebank')}.\n")
 
 
 def ideas_section(folder: Path) -> str:
@@ -172,12 +189,13 @@ SECTIONS = {
     "distillation": distillation_section,
     "quality-ideas": lambda: ideas_section(RESULTS / "quality_ideas"),
     "text-form": text_form_section,
+    "text-form-summary": text_form_summary,
     "calibration": lambda: calibration_table(CALIBRATED),
     "schedule-study": lambda: study_report(load_study()),
 }
 #: Which page holds which sections.
-DOCUMENTS = {README: ("notebooks", "headline"),
-             RESULTS_PAGE: tuple(name for name in SECTIONS if name not in ("notebooks", "headline"))}
+_FRONT_PAGE = ("notebooks", "headline", "text-form-summary")
+DOCUMENTS = {README: _FRONT_PAGE, RESULTS_PAGE: tuple(name for name in SECTIONS if name not in _FRONT_PAGE)}
 
 
 def updated(text: str, names=None) -> str:

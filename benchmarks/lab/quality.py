@@ -26,7 +26,7 @@ from sst5.runs import METRICS_FILE, PREDICTIONS_FILE, PROB_COLUMNS, TIMES_FILE, 
 from sst5.stats import METRIC_NAMES, compare_runs, describe_comparison, seed_mean_interval, signed_points
 
 __all__ = ["TARGET", "collect_seeds", "quality_report", "quality_table",
-           "headline_table", "pair_report", "calibration_table", "recipe_difference", "idea_report"]
+           "headline_table", "pair_comparisons", "pair_report", "calibration_table", "recipe_difference", "idea_report"]
 
 #: The published figure the phrase recipe is measured against (test sentences, trained on phrases).
 TARGET = "BERT-large (Munikar et al. 2019)"
@@ -268,13 +268,18 @@ def headline_table(recipes: Sequence[Recipe], baselines: pd.DataFrame | None = N
     return "\n".join(lines) + "\n"
 
 
-def pair_report(name_a: str, run_a: str | Path, name_b: str, run_b: str | Path) -> str:
-    """Markdown: two runs on the same test sentences, their scores and A − B per metric with a paired interval
-    (:func:`sst5.stats.compare_runs`: bootstrap over the sentences, McNemar's exact p for accuracy)."""
+def pair_comparisons(run_a: str | Path, run_b: str | Path) -> dict:
+    """Two runs on the same test sentences: A − B per metric with a paired interval (:func:`sst5.stats.compare_runs`:
+    bootstrap over the sentences, McNemar's exact p for accuracy)."""
     sentences = ensemble_sentences([run_a, run_b])
     labels = sentences["label"].to_numpy()
     a, b = (sentences[Path(run).name].to_numpy() for run in (run_a, run_b))
-    comparisons = {metric: compare_runs(labels, a, b, metric) for metric in METRIC_NAMES}
+    return {metric: compare_runs(labels, a, b, metric) for metric in METRIC_NAMES}
+
+
+def pair_report(name_a: str, run_a: str | Path, name_b: str, run_b: str | Path) -> str:
+    """Markdown: two runs' test-sentence scores and A − B per metric (:func:`pair_comparisons`)."""
+    comparisons = pair_comparisons(run_a, run_b)
     lines = [_row("test sentences, %", *METRIC_NAMES.values()), _row(*["---"] * (len(METRIC_NAMES) + 1))]
     for name, run in ((name_a, run_a), (name_b, run_b)):
         test = read_json(Path(run) / METRICS_FILE)["test"]["sentence"]
