@@ -234,9 +234,9 @@ PROFILES: dict[str, dict] = {
         output_dir="cpu",
         models="cpu",
     ),
-    # Trains on each distinct phrase once, as the published figures do (Munikar et al. 2019 train on phrases;
-    # notebook 03 on an H100: MiniLM 54.3 +- 0.7 on phrases against 50.7 on sentences): 8x a sentence epoch's
-    # tokens, about 1-2 minutes an epoch for a base model on Colab's T4 (an estimate, notebook 03).
+    # Trains on each distinct phrase once, as the published figures do (Munikar et al. 2019 train on phrases; on
+    # the CPU the phrase recipe beats sentences beyond the noise: benchmarks/README.md): 8x a sentence epoch's
+    # tokens. Each run's history records its epoch times.
     "gpu": dict(
         model_name="bert-base-uncased",
         schedule="stratified:2,random:2",
