@@ -23,7 +23,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -36,7 +35,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_fro
 from tqdm.auto import tqdm
 
 from .config import LABEL_NAMES, SEED, cache_dir
-from .runs import file_sha256
+from .runs import file_sha256, write_atomic
 
 __all__ = [
     "DATA_ENV",
@@ -109,12 +108,10 @@ def download_official(folder: str | Path | None = None, url: str = OFFICIAL_URL)
     target = cache / "trainDevTestTrees_PTB.zip"
     if target.is_file() and file_sha256(target) == OFFICIAL_SHA256:
         return target
-    cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=cache, prefix=".download-", suffix=".zip")
-    tmp = Path(tmp_name)
-    try:
+
+    def download(tmp: Path) -> None:
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
                 total = int(response.headers.get("Content-Length") or 0) or None
                 with tqdm(total=total, unit="B", unit_scale=True, desc="SST download") as bar:
                     for block in iter(lambda: response.read(1 << 16), b""):
@@ -131,10 +128,8 @@ def download_official(folder: str | Path | None = None, url: str = OFFICIAL_URL)
                 f"checksum mismatch for {url}: got sha256 {actual}, expected {OFFICIAL_SHA256}. "
                 f"Nothing was saved; retry, or set {DATA_ENV} to a verified copy of the zip."
             )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+
+    return write_atomic(target, download)  # a failed or interrupted download leaves nothing behind
 
 
 def resolve_source(source: str | Path | None = None) -> Path:
