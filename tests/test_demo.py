@@ -166,7 +166,11 @@ def test_the_demo_in_a_real_browser(smoke_run, tmp_path):
                 box, review)
             previous = browser.find_element(By.ID, "verdict").text
             browser.find_element(By.ID, "classify").click()
-            return wait.until(lambda b: (text := b.find_element(By.ID, "verdict").text) != previous and text)
+            def answered(b):  # a new verdict, not Gradio's progress timer ("0.0s") over the old one
+                text = b.find_element(By.ID, "verdict").text
+                return text != previous and text and not re.match(r"[\d.]+s\b", text) and text
+
+            return wait.until(answered)
 
         verdict = ask("A gorgeous, witty, seductive movie.")
         shown = browser.find_element(By.ID, "probabilities").text
