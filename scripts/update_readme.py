@@ -141,7 +141,8 @@ def distillation_section() -> str:
                        "runs/distillation\npython benchmarks/publish_runs.py runs/distillation "
                        "benchmarks/results/distillation")
     difference = recipe_difference(("taught by MPNet", DISTILLATION), ("the recipe alone", PHRASES))
-    return quality_report(DISTILLATION) + f"\nAgainst the recipe alone (same seeds' recipe runs): {difference}\n"
+    return (quality_report(DISTILLATION) + "\nAgainst the recipe alone (its three seeds; two-level bootstrap over "
+            f"seeds and sentences, Welch's p): {difference}\n")
 
 
 def _text_form_runs() -> dict[str, Path]:
