@@ -92,3 +92,14 @@ def test_a_run_without_teacher_is_left_alone_and_weights_are_checked(sst_source,
     assert with_teacher(dataset, None) is dataset
     with pytest.raises(ValueError, match="distill_weight=1.5 is out of range"):
         resolve_config("smoke", distill_weight=1.5)
+
+
+def test_a_compact_teacher_keeps_its_probabilities_and_refuses_other_rows(tmp_path, sst_source):
+    shipped = read_teacher("mpnet", sst_source)
+    path = write_teacher(shipped, tmp_path / "compact.parquet", compact_for=sst_source)
+    again = read_teacher(path, sst_source)
+    assert list(again["text"]) == list(shipped["text"])
+    assert np.abs(again[PROB_COLUMNS].to_numpy() - shipped[PROB_COLUMNS].to_numpy()).max() < 1e-3  # float16
+    assert path.stat().st_size < 2e6
+    with pytest.raises(ValueError, match="one row per distinct training phrase"):
+        write_teacher(shipped.iloc[1:], tmp_path / "other.parquet", compact_for=sst_source)

@@ -19,10 +19,10 @@ import pandas as pd
 
 from sst5.analysis import load_predictions
 from sst5.baselines import PUBLISHED
-from sst5.calibration import calibration_summary, expected_calibration_error, run_temperature
+from sst5.calibration import calibration_summary, expected_calibration_error
 from sst5.compare import ensemble_against_best, ensemble_sentences
 from sst5.config import greater_is_better
-from sst5.runs import METRICS_FILE, PREDICTIONS_FILE, PROB_COLUMNS, TIMES_FILE, find_runs, is_finished, read_json
+from sst5.runs import METRICS_FILE, PROB_COLUMNS, TIMES_FILE, find_runs, is_finished, read_json
 from sst5.stats import METRIC_NAMES, compare_runs, describe_comparison, seed_mean_interval, signed_points
 
 __all__ = ["TARGET", "collect_seeds", "quality_report", "quality_table",
@@ -296,11 +296,13 @@ def calibration_table(recipes: Sequence[tuple[str, str | Path]]) -> str:
     lines = [_row("test sentences", "runs", "temperature", "ECE before → after, %", "NLL before → after"),
              _row(*["---"] * 5)]
     for name, folder in recipes:
-        runs = [run for run in find_runs(folder, depth=1) if is_finished(run) and run_temperature(run) is not None]
-        summaries = []
-        for run in runs:
-            table = pd.read_parquet(run / PREDICTIONS_FILE)
+        runs, summaries = [], []
+        for run in (run for run in find_runs(folder, depth=1) if is_finished(run)):
+            table = load_predictions(run, split=None)
             sentences = {split: table[(table["split"] == split) & table["is_root"]] for split in ("validation", "test")}
+            if sentences["validation"].empty:  # published before validation predictions were kept
+                continue
+            runs.append(run)
             summaries.append(calibration_summary(sentences["validation"], sentences["test"]))
         if not summaries:
             continue

@@ -28,8 +28,8 @@ __all__ = [
 _LENGTH_BINS = (0, 1, 2, 3, 5, 10, 20, 30, 1000)
 
 
-def load_predictions(run_dir: str | Path, split: str = "test") -> pd.DataFrame:
-    """The ``split`` rows of a run's ``predictions.parquet``.
+def load_predictions(run_dir: str | Path, split: str | None = "test") -> pd.DataFrame:
+    """The ``split`` rows of a run's ``predictions.parquet`` (None: every row).
 
     Raises
     ------
@@ -40,7 +40,7 @@ def load_predictions(run_dir: str | Path, split: str = "test") -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"no predictions.parquet in {Path(run_dir)}: point at a finished notebook-03 run")
     table = pd.read_parquet(path)
-    return table[table["split"] == split].reset_index(drop=True)
+    return table if split is None else table[table["split"] == split].reset_index(drop=True)
 
 
 def accuracy_by_length(predictions: pd.DataFrame) -> pd.DataFrame:

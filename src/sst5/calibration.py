@@ -26,6 +26,7 @@ __all__ = [
     "expected_calibration_error",
     "scale_probabilities",
     "fit_temperature",
+    "predictions_temperature",
     "run_temperature",
     "calibration_summary",
 ]
@@ -88,21 +89,19 @@ def fit_temperature(labels: Sequence[int], probabilities: np.ndarray) -> float:
     return float(result.x)
 
 
-def _sentences(run_dir: str | Path, split: str) -> pd.DataFrame:
-    table = pd.read_parquet(Path(run_dir) / PREDICTIONS_FILE)
-    return table[(table["split"] == split) & table["is_root"]]
-
-
-def run_temperature(run_dir: str | Path) -> float | None:
-    """The temperature fitted on a run's validation sentences (from its ``predictions.parquet``); None when the
-    run has no validation predictions (runs published with test rows only) or no predictions at all."""
-    path = Path(run_dir) / PREDICTIONS_FILE
-    if not path.is_file():
-        return None
-    validation = _sentences(run_dir, "validation")
+def predictions_temperature(predictions: pd.DataFrame) -> float | None:
+    """The temperature fitted on the validation sentences of a run's predictions table; None when it has none
+    (runs published with test rows only)."""
+    validation = predictions[(predictions["split"] == "validation") & predictions["is_root"]]
     if validation.empty:
         return None
     return fit_temperature(validation["label"].to_numpy(), validation[PROB_COLUMNS].to_numpy())
+
+
+def run_temperature(run_dir: str | Path) -> float | None:
+    """:func:`predictions_temperature` of a run folder's ``predictions.parquet``; None without one."""
+    path = Path(run_dir) / PREDICTIONS_FILE
+    return predictions_temperature(pd.read_parquet(path)) if path.is_file() else None
 
 
 def calibration_summary(validation: pd.DataFrame, test: pd.DataFrame) -> dict:

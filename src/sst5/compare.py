@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis import load_predictions
-from .calibration import run_temperature, scale_probabilities
+from .calibration import predictions_temperature, scale_probabilities
 from .config import HEADLINE_METRICS, LABEL_NAMES, greater_is_better
 from .metrics import classification_metrics
 from .runs import (
@@ -188,7 +188,8 @@ def ensemble_sentences(run_dirs: Sequence[str | Path], split: str = "test", cali
     """
     if len(run_dirs) < 2:
         raise ValueError("an ensemble needs at least two runs")
-    tables = {Path(d).name: load_predictions(d, split) for d in run_dirs}
+    every_row = {Path(d).name: load_predictions(d, split=None) for d in run_dirs}  # each file read once
+    tables = {name: rows[rows["split"] == split].reset_index(drop=True) for name, rows in every_row.items()}
     first_name, first = next(iter(tables.items()))
     for name, table in tables.items():
         if len(table) != len(first) or not table[_ROW_KEY].equals(first[_ROW_KEY]):
@@ -196,7 +197,7 @@ def ensemble_sentences(run_dirs: Sequence[str | Path], split: str = "test", cali
                              "ensemble only runs made on the same split and data subset")
     roots = first["is_root"].to_numpy()
     sentences = first.loc[roots, ["sentence_id", "label"]].reset_index(drop=True)
-    temperatures = [run_temperature(d) if calibrated else None for d in run_dirs]
+    temperatures = [predictions_temperature(rows) if calibrated else None for rows in every_row.values()]
     average = np.mean([scale_probabilities(t[PROB_COLUMNS].to_numpy()[roots], temperature)
                        for t, temperature in zip(tables.values(), temperatures, strict=True)], axis=0)
     sentences[PROB_COLUMNS] = average

@@ -1,12 +1,13 @@
 """Knowledge distillation: a small student trained on a stronger teacher's probabilities.
 
 A fine-tuned teacher (MPNet-base, 110M parameters) scores every training text once
-(:func:`teacher_probabilities`); the table (text and five probabilities) is all the student needs, so it is
-small enough to commit and to ship (:data:`SHIPPED_TEACHERS`) and students train without the teacher's
-weights. The student's loss mixes the usual cross-entropy on the treebank's label with the teacher's
-softened distribution (:func:`distillation_loss`, Hinton et al. 2015): the teacher's "somewhat positive,
-possibly positive" says more than the one hard label, which is what lets a 22M model learn a 110M model's
-quality.
+(:func:`teacher_probabilities`); the table (text and five probabilities) is all the student needs, and students
+train without the teacher's weights. A teacher of the official release's distinct training phrases is written
+*compact* (:func:`write_teacher`): its probabilities in float16, in the release's order, with the release's
+fingerprint and no text (the texts come back from the data when it is read), 1.4 MB instead of 5.7, small enough
+to commit and to ship (:data:`SHIPPED_TEACHERS`). The student's loss mixes the usual cross-entropy on the
+treebank's label with the teacher's softened distribution (:func:`distillation_loss`, Hinton et al. 2015): the
+teacher's "somewhat positive, possibly positive" says more than the one hard label.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import numpy as np
 import pandas as pd
 
 from .config import RunConfig
-from .data import column
+from .data import column, first_occurrences, load_sst, read_release
 from .runs import PROB_COLUMNS, write_atomic
 
 __all__ = [
     "TEACHER_COLUMN",
     "SHIPPED_TEACHERS",
     "teacher_path",
+    "training_phrases",
     "teacher_probabilities",
     "write_teacher",
     "read_teacher",
@@ -61,6 +63,17 @@ def teacher_path(name_or_path: str | Path) -> Path:
     return path
 
 
+#: The parquet metadata key of a compact teacher table: the fingerprint of the release its rows follow.
+_RELEASE_KEY = b"sst5_release"
+
+
+def training_phrases(data_source: str | Path | None = None) -> list[str]:
+    """The official release's distinct training phrases, each once, in the release's order (the rows of a compact
+    teacher table, and :func:`sst5.training.prepare_splits`'s ``train_on="distinct_phrases"``)."""
+    texts = column(load_sst(data_source)["train"], "text")
+    return list(texts[first_occurrences(texts)])
+
+
 def teacher_probabilities(model, tokenizer, texts: Sequence[str], max_length: int = 128,
                           cpu_bf16: bool = False) -> pd.DataFrame:
     """The teacher's table: one row per distinct text of ``texts``, with ``prob_0`` … ``prob_4`` (float32)."""
@@ -71,27 +84,58 @@ def teacher_probabilities(model, tokenizer, texts: Sequence[str], max_length: in
     return pd.DataFrame({"text": unique, **dict(zip(PROB_COLUMNS, probabilities.T, strict=True))})
 
 
-def write_teacher(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write a teacher table atomically (parquet, zstd)."""
-    return write_atomic(path, lambda tmp: table.to_parquet(tmp, index=False, compression="zstd"))
-
-
-def read_teacher(name_or_path: str | Path) -> pd.DataFrame:
-    """A teacher table (:func:`teacher_path`), checked: a ``text`` column and five probabilities per row.
+def write_teacher(table: pd.DataFrame, path: str | Path, compact_for: str | Path | None = None) -> Path:
+    """Write a teacher table atomically (parquet, zstd): ``text`` and the probabilities in float32; or, with
+    ``compact_for`` (an SST source), the probabilities alone in float16, in the order of that release's
+    :func:`training_phrases`, with its fingerprint (:func:`read_teacher` brings the texts back from the data).
 
     Raises
     ------
     ValueError
-        The file is not a teacher table; the message names it.
+        ``compact_for`` is given and ``table``'s texts are not that release's training phrases, in order.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if compact_for is None:
+        return write_atomic(path, lambda tmp: table.to_parquet(tmp, index=False, compression="zstd"))
+    if list(table["text"]) != training_phrases(compact_for):
+        raise ValueError("a compact teacher table needs one row per distinct training phrase of the release, in "
+                         "its order (benchmarks/teacher_probabilities.py writes them so)")
+    arrow = pa.Table.from_pandas(table[PROB_COLUMNS].astype(np.float16), preserve_index=False)
+    arrow = arrow.replace_schema_metadata({_RELEASE_KEY: read_release(compact_for).fingerprint.encode()})
+    return write_atomic(path, lambda tmp: pq.write_table(arrow, tmp, compression="zstd", compression_level=19))
+
+
+def read_teacher(name_or_path: str | Path, data_source: str | Path | None = None) -> pd.DataFrame:
+    """A teacher table (:func:`teacher_path`) with ``text`` and five float32 probabilities per row, checked; a
+    compact table gets its texts from the release in ``data_source`` (default: ``SST5_DATA``), which must be the
+    one it was written for.
+
+    Raises
+    ------
+    ValueError
+        The file is not a teacher table, or a compact one of another release; the message names it.
+    """
+    import pyarrow.parquet as pq
+
     path = teacher_path(name_or_path)
-    table = pd.read_parquet(path)
+    arrow = pq.read_table(path)
+    table = arrow.to_pandas()
+    release = (arrow.schema.metadata or {}).get(_RELEASE_KEY)
+    if release is not None:
+        if release.decode() != read_release(data_source).fingerprint:
+            raise ValueError(f"{path} holds a teacher of another SST release than {read_release(data_source).path}; "
+                             "point SST5_DATA (or data) at the official release")
+        table.insert(0, "text", training_phrases(data_source))
     missing = [c for c in ("text", *PROB_COLUMNS) if c not in table.columns]
     if missing:
         raise ValueError(f"{path} is not a teacher table: it lacks the column(s) {', '.join(missing)}")
-    sums = table[PROB_COLUMNS].to_numpy().sum(axis=1)
-    if not np.allclose(sums, 1.0, atol=1e-3):
+    probabilities = table[PROB_COLUMNS].to_numpy(dtype=np.float32)
+    sums = probabilities.sum(axis=1, keepdims=True)
+    if not np.allclose(sums, 1.0, atol=1e-2):  # float16 rounding moves a sum by less than 0.005
         raise ValueError(f"{path}: the probabilities of some rows do not sum to 1; it is damaged, write it again")
+    table[PROB_COLUMNS] = probabilities / sums
     return table
 
 
@@ -115,12 +159,13 @@ def teacher_targets(table: pd.DataFrame, texts: Sequence[str]) -> np.ndarray:
     return table[PROB_COLUMNS].to_numpy(dtype=np.float32)[positions]
 
 
-def with_teacher(dataset, teacher: str | Path | None):
+def with_teacher(dataset, teacher: str | Path | None, data: str | Path | None = None):
     """``dataset`` (a tokenized training split) with the ``teacher``'s probabilities of each text as the column
-    :data:`TEACHER_COLUMN`; unchanged when ``teacher`` is None (no distillation)."""
+    :data:`TEACHER_COLUMN` (a compact teacher reads its texts from ``data``, the run's SST source); unchanged when
+    ``teacher`` is None (no distillation)."""
     if teacher is None:
         return dataset
-    targets = teacher_targets(read_teacher(teacher), column(dataset, "text"))
+    targets = teacher_targets(read_teacher(teacher, data), column(dataset, "text"))
     return dataset.add_column(TEACHER_COLUMN, targets.tolist())
 
 

@@ -330,17 +330,18 @@ def run_callbacks(config: RunConfig) -> list[TrainerCallback]:
     return callbacks
 
 
-def build_trainer(config: RunConfig, model, tokenizer, tokenized: DatasetDict) -> ScheduledTrainer:
+def build_trainer(config: RunConfig, model, tokenizer, tokenized: DatasetDict,
+                  data: str | Path | None = None) -> ScheduledTrainer:
     """The run's :class:`ScheduledTrainer`, as notebook 03 builds it: dynamic padding, evaluation on validation
     sentences each epoch; with ``config.use_lora`` the model is wrapped with LoRA adapters first
     (:func:`sst5.models.add_lora`); with ``config.teacher`` each training text carries the teacher's
-    probabilities and the loss distils them (:mod:`sst5.distill`)."""
+    probabilities and the loss distils them (:mod:`sst5.distill`; ``data``: the run's SST source)."""
     if config.use_lora:
         model = add_lora(model)
     return ScheduledTrainer(
         model=model,
         args=training_arguments(config, tokenized["train"].num_rows),
-        train_dataset=with_teacher(tokenized["train"], config.teacher),
+        train_dataset=with_teacher(tokenized["train"], config.teacher, data),
         eval_dataset=validation_sentences(tokenized),
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),
