@@ -44,6 +44,7 @@ __all__ = [
     "TFIDF_SETTINGS",
     "MODEL_LISTS",
     "TRACKERS",
+    "POOLINGS",
     "REPO_SLUG",
     "REPO_BRANCH",
     "PROFILES",
@@ -86,6 +87,8 @@ MODEL_LISTS: tuple[str, ...] = ("smoke", "cpu", "cpu-phrases", "cpu-large", "gpu
 TFIDF_SETTINGS = {"C": 4.0, "class_weight": None, "char_ngrams": True}
 #: Experiment trackers (the Trainer's ``report_to`` names); ClearML runs offline without a server.
 TRACKERS = ("clearml", "tensorboard", "wandb", "none")
+#: What the classifier reads from the encoder (:func:`sst5.models.use_pooling`).
+POOLINGS = ("cls", "mean")
 
 
 #: How a boolean is written on a command line, in a model list and in ClearML's Args (any case).
@@ -178,6 +181,17 @@ class RunConfig:
     weight_decay: float = _param(0.01, "AdamW weight decay", allowed=Range(0, 1))
     label_smoothing: float = _param(0.0, "share of the label spread evenly over all classes (0: plain cross-entropy)",
                                     allowed=Range(0, 1, high_open=True))
+    pooling: str = _param(
+        "cls", "what the classifier reads: the first token's vector (cls, the checkpoint's own head) or the mean of "
+        "every token's (mean, how sentence-transformers' models such as minilm and mpnet were trained)",
+        allowed=POOLINGS)
+    ordinal_weight: float = _param(
+        0.0, "weight of the ordinal term added to cross-entropy: the squared earth mover's distance between the "
+        "predicted and the true class distributions, so that a miss by four classes costs more than by one "
+        "(0: plain cross-entropy)", allowed=Range(0, None))
+    layer_decay: float = _param(
+        1.0, "layer-wise learning-rate decay: each encoder layer's rate is this share of the one above (the head "
+        "gets learning_rate, the embeddings the least; 1: one rate for all)", allowed=Range(0, 1, low_open=True))
     teacher: str | None = _param(
         None, "distil a teacher: its probabilities of every training text, a shipped teacher (mpnet) or a teacher "
         "table's file (unset: no teacher, plain cross-entropy)")

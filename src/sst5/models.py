@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import LABEL_NAMES, SEED, cache_dir, model_list_path
+from .config import LABEL_NAMES, POOLINGS, SEED, cache_dir, model_list_path
 from .runs import write_folder_atomic
 
 __all__ = [
@@ -38,6 +38,8 @@ __all__ = [
     "read_model_list",
     "weights_bytes",
     "head_modules",
+    "POOLING_ATTRIBUTE",
+    "use_pooling",
     "load_classifier",
     "LORA_TARGET_MODULES",
     "add_lora",
@@ -313,13 +315,61 @@ def _check_not_pruned(name: str, location: str) -> None:
             "values. Use the unpruned model it came from (e.g. bert-base-uncased)")
 
 
-def load_classifier(name: str, data_source: str | Path | None = None, seed: int = SEED):
+#: The config attribute that records a model's pooling, so that a saved run reloads with it (config.json).
+POOLING_ATTRIBUTE = "sst5_pooling"
+
+
+def use_pooling(model, pooling: str):
+    """Make ``model`` (a sequence classifier) read ``pooling``: ``"cls"``, its own head on the first token's
+    vector, or ``"mean"``, the mean of every real token's vector (padding left out) put in the first token's
+    place, which the head then reads. Mean pooling is how sentence-transformers' models (minilm, mpnet) were
+    trained, so their first token alone was never trained to summarise a sentence. The choice is recorded in
+    the model's config, and :func:`sst5.predict.load_run_model` reapplies it. Returns ``model``.
+
+    Raises
+    ------
+    ValueError
+        ``pooling`` is unknown, or the model has no ``encoder`` to pool (e.g. DistilBERT, XLNet).
+    """
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling={pooling!r}: use one of {', '.join(POOLINGS)}")
+    setattr(model.config, POOLING_ATTRIBUTE, pooling)
+    if pooling == "cls":
+        return model
+    encoder = getattr(model.base_model, "encoder", None)
+    if encoder is None:
+        raise ValueError(f"pooling='mean' needs a model whose base has an encoder (BERT, RoBERTa, MPNet, ELECTRA "
+                         f"and their kin); {model.config.model_type!r} has none: use pooling='cls'")
+    import torch
+
+    masks = []  # the attention mask of the forward pass under way
+
+    def remember_mask(module, args, kwargs):
+        mask = kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
+        masks[:] = [mask]
+
+    def mean_in_first_place(module, args, output):
+        hidden = output[0]
+        mask = masks[0] if masks and masks[0] is not None else hidden.new_ones(hidden.shape[:2])
+        weights = mask.to(hidden.dtype).unsqueeze(-1)
+        mean = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1)
+        output["last_hidden_state"] = torch.cat([mean.unsqueeze(1), hidden[:, 1:]], dim=1)
+        return output
+
+    model.base_model.register_forward_pre_hook(remember_mask, with_kwargs=True)
+    encoder.register_forward_hook(mean_in_first_place)
+    return model
+
+
+def load_classifier(name: str, data_source: str | Path | None = None, seed: int = SEED, pooling: str = "cls"):
     """Load ``(model, tokenizer)`` for 5-class classification with pretrained encoder weights.
 
     The classification head is new (a checkpoint's own head, e.g. an SST-2 head with two outputs,
     is replaced) and initialised from ``seed``, so that the same run parameters give the same model;
     the encoder keeps its pretrained weights. Weights load in float32 whatever the checkpoint's dtype
     (transformers 5 keeps a bf16 or fp16 checkpoint's dtype): mixed precision needs float32 master weights.
+
+    ``pooling`` is what the head reads (:func:`use_pooling`).
 
     Raises
     ------
@@ -355,7 +405,7 @@ def load_classifier(name: str, data_source: str | Path | None = None, seed: int 
     if tokenizer.pad_token is None:  # GPT-style tokenizers have none; dynamic padding needs one
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
         model.config.pad_token_id = tokenizer.pad_token_id
-    return model, tokenizer
+    return use_pooling(model, pooling), tokenizer
 
 
 #: LoRA's target modules (the attention projections' names) per ``config.model_type``, for every architecture

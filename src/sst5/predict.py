@@ -19,6 +19,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .config import LABEL_NAMES
+from .models import POOLING_ATTRIBUTE, use_pooling
 from .runs import MODEL_SUBDIR
 from .text import model_text, text_form_of
 
@@ -126,6 +127,7 @@ def load_run_model(run_dir: str | Path):
 
     try:
         model = AutoModelForSequenceClassification.from_pretrained(folder)
+        model = use_pooling(model, getattr(model.config, POOLING_ATTRIBUTE, "cls"))
         tokenizer = AutoTokenizer.from_pretrained(folder)
     except (OSError, ValueError, RuntimeError, SafetensorError) as error:
         raise FileNotFoundError(

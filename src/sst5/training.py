@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import shutil
 import time
 from pathlib import Path
@@ -49,7 +50,8 @@ from .data import (
 )
 from .distill import TEACHER_COLUMN, Distillation, distillation_of, with_teacher
 from .metrics import classification_metrics, compute_metrics
-from .models import add_lora
+from .losses import squared_emd, training_loss
+from .models import add_lora, head_modules
 from .precision import cuda_capability, run_precision
 from .predict import predict_proba
 from .provenance import run_provenance
@@ -79,6 +81,7 @@ __all__ = [
     "validation_sentences",
     "run_callbacks",
     "ScheduledTrainer",
+    "layer_rate_scales",
     "collated_batch",
     "batch_table",
     "EpochTimer",
@@ -205,14 +208,22 @@ class ScheduledTrainer(Trainer):
     """
 
     def __init__(self, *args, schedule: str, samples_per_epoch: int | None = None,
-                 distillation: Distillation | None = None, **kwargs) -> None:
+                 distillation: Distillation | None = None, ordinal_weight: float = 0.0, layer_decay: float = 1.0,
+                 **kwargs) -> None:
         self.schedule = schedule
         self.samples_per_epoch = samples_per_epoch
         self.distillation = distillation
+        self.ordinal_weight = ordinal_weight
+        self.layer_decay = layer_decay
         self.sampler: ScheduledSampler | None = None
         super().__init__(*args, **kwargs)
-        if distillation is not None:
-            self.loss_is_scaled_for_ga = False  # distillation_loss is a per-batch mean
+        if self._own_loss:
+            self.loss_is_scaled_for_ga = False  # the course's losses are per-batch means
+
+    @property
+    def _own_loss(self) -> bool:
+        """Whether training batches use the course's loss (a teacher or an ordinal term), not the stock one."""
+        return self.distillation is not None or self.ordinal_weight > 0
 
     def _set_signature_columns_if_needed(self) -> None:
         # The Trainer keeps only the columns its model's forward() takes; a distilling run needs the teacher's too.
@@ -221,20 +232,49 @@ class ScheduledTrainer(Trainer):
             self._signature_columns.append(TEACHER_COLUMN)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        """The stock loss; when distilling, :meth:`sst5.distill.Distillation.loss` on training batches (they carry
-        the teacher's probabilities; evaluation batches do not)."""
+        """The stock loss; on training batches with a teacher, :meth:`sst5.distill.Distillation.loss` (training
+        batches carry the teacher's probabilities; evaluation batches do not), and with ``ordinal_weight`` the
+        ordinal term of :mod:`sst5.losses` added."""
         teacher = inputs.pop(TEACHER_COLUMN, None)
-        if self.distillation is None or not model.training:
+        if not self._own_loss or not model.training:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        if teacher is None:
+        if self.distillation is not None and teacher is None:
             import transformers
 
             raise RuntimeError(f"transformers {transformers.__version__} dropped the teacher's column from the "
                                "training batch (Trainer._set_signature_columns_if_needed changed), so distillation "
                                "would silently train without the teacher; install a supported transformers version")
+        labels = inputs["labels"]
         outputs = model(**{key: value for key, value in inputs.items() if key != "labels"})
-        loss = self.distillation.loss(outputs.logits, inputs["labels"], teacher)
+        if self.distillation is None:
+            loss = training_loss(outputs.logits, labels, label_smoothing=self.args.label_smoothing_factor,
+                                 ordinal_weight=self.ordinal_weight)
+        else:
+            loss = self.distillation.loss(outputs.logits, labels, teacher)
+            if self.ordinal_weight:
+                loss = loss + self.ordinal_weight * squared_emd(outputs.logits, labels)
         return (loss, outputs) if return_outputs else loss
+
+    def create_optimizer(self, model=None):
+        """The stock optimizer; with ``layer_decay`` below 1, each of its parameter groups split by encoder layer,
+        every layer's learning rate ``layer_decay`` times the one above (:func:`layer_rate_scales`)."""
+        built = self.optimizer is not None
+        optimizer = super().create_optimizer(model)
+        if built or self.layer_decay == 1.0:
+            return optimizer
+        model = self.model if model is None else model
+        scales = layer_rate_scales(model, self.layer_decay)
+        names = {id(parameter): name for name, parameter in model.named_parameters()}
+        groups = []
+        for group in optimizer.param_groups:
+            by_scale: dict[float, list] = {}
+            for parameter in group["params"]:
+                by_scale.setdefault(scales[names[id(parameter)]], []).append(parameter)
+            groups += [{**group, "params": params, "lr": group["lr"] * scale} for scale, params in by_scale.items()]
+        optimizer.param_groups.clear()  # nothing has stepped yet: regroup the same optimizer in place
+        for group in groups:
+            optimizer.add_param_group(group)
+        return optimizer
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         """One step of the stock loop, failing at once on a non-finite loss.
@@ -279,6 +319,35 @@ class ScheduledTrainer(Trainer):
             samples_per_epoch=self.samples_per_epoch,
         )
         return self.sampler
+
+
+def layer_rate_scales(model, decay: float) -> dict[str, float]:
+    """Each parameter's share of the peak learning rate under layer-wise decay (Howard and Ruder 2018; Clark et al.
+    2020): the head and any pooler 1, encoder layer ``i`` of ``n`` ``decay ** (n - i)``, the embeddings (and
+    anything else shared by the encoder) ``decay ** (n + 1)``, so the pretrained bottom moves least.
+
+    Raises
+    ------
+    ValueError
+        A LoRA-wrapped model (its adapters are the only weights that train; decay their layers' rates is not
+        supported).
+    """
+    if hasattr(model, "peft_config"):
+        raise ValueError("layer_decay < 1 with use_lora=True is not supported: LoRA trains only its adapters; "
+                         "set layer_decay=1 or use_lora=False")
+    n_layers = model.config.num_hidden_layers
+    heads = set(head_modules(model))
+    scales = {}
+    for name, _ in model.named_parameters():
+        layer = re.search(r"\.layers?\.(\d+)\.", name)
+        if layer:
+            depth = int(layer.group(1)) + 1
+        elif name.split(".", 1)[0] in heads or ".pooler." in f".{name}":
+            depth = n_layers + 1
+        else:
+            depth = 0
+        scales[name] = decay ** (n_layers + 1 - depth)
+    return scales
 
 
 def collated_batch(dataset, tokenizer, n_examples: int = 3, max_tokens: int = 16) -> dict:
@@ -350,6 +419,8 @@ def build_trainer(config: RunConfig, model, tokenizer, tokenized: DatasetDict,
         schedule=config.schedule,
         samples_per_epoch=config.samples_per_epoch,
         distillation=distillation_of(config),
+        ordinal_weight=config.ordinal_weight,
+        layer_decay=config.layer_decay,
     )
 
 
