@@ -9,14 +9,14 @@ beside the baselines and published SST-5 results (sentence level, official test 
 import argparse
 
 from sst5.baselines import PUBLISHED
-from sst5.compare import collect_runs, leaderboard_markdown
+from sst5.compare import leaderboard, leaderboard_markdown
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("batch_dir")
     args = parser.parse_args()
-    board, problems = collect_runs(args.batch_dir)
+    board, problems = leaderboard(args.batch_dir)
     if not problems.empty:
         print("problems:\n", problems.to_string(index=False))
     columns = ["test_sentence_accuracy", "test_sentence_macro_f1", "test_sentence_neighbour_rate",

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 from sst5.analysis import accuracy_by_length, class_leaks, confident_mistakes
-from sst5.compare import choose_model, collect_runs, ensemble_against_best, ensemble_top, export_leaderboard
+from sst5.compare import choose_model, ensemble_against_best, ensemble_top, export_leaderboard, leaderboard
 from sst5.metrics import classification_metrics
-from sst5.runs import write_json
+from sst5.runs import SCORE_COLUMNS, collect_runs, run_details, run_scores, write_json
+from sst5.study import collect_study
 
 LABELS = np.array([0, 1, 2, 3, 4] * 4)
 
@@ -47,7 +48,7 @@ def runs(tmp_path):
 
 
 def test_leaderboard_lists_complete_runs_and_problems(runs):
-    board, problems = collect_runs(runs)
+    board, problems = leaderboard(runs)
     assert list(board["run"]) == ["perfect", "mostly", "neighbour"]
     assert board.loc[0, "test_sentence_accuracy"] == 1.0
     assert dict(zip(problems["run"], problems["reason"], strict=True)).keys() == {"crashed", "garbled", "bad-model"}
@@ -57,8 +58,32 @@ def test_leaderboard_lists_complete_runs_and_problems(runs):
     assert markdown.read_text().splitlines()[2] == "| perfect | 1.000 |"
 
 
+def test_one_table_of_runs_that_the_leaderboard_and_the_study_pivot(runs):
+    """collect_runs reads each finished run once, in long format; one rule says which runs count (trained or
+    complete), so the leaderboard and the study see the same runs and the same scores."""
+    _make_run(runs / "only-trained", LABELS)
+    for seed, run in enumerate(("perfect", "mostly", "neighbour", "only-trained")):  # a study's runs: one a seed
+        metrics = json.loads((runs / run / "metrics.json").read_text())
+        metrics["params"]["seed"] = seed
+        state = "trained" if run == "only-trained" else "complete"
+        write_json(runs / run / "metrics.json", {**metrics, "status": state})
+    table, problems = collect_runs(runs)
+    assert list(table.columns[:5]) == ["run", "model_name", "schedule", "seed", "epochs"]
+    assert list(table.columns[-4:]) == SCORE_COLUMNS
+    assert set(table["run"]) == {"perfect", "mostly", "neighbour", "only-trained"}
+    assert set(problems["run"]) == {"crashed", "garbled", "bad-model"}
+    assert dict(zip(run_details(table)["run"], run_details(table)["state"], strict=True))["only-trained"] == "trained"
+    board, _ = leaderboard(runs)
+    study_runs, predictions, _ = collect_study(runs)
+    assert set(board["run"]) == set(study_runs["folder"]) == set(table["run"])
+    accuracy = run_scores(table, "test", "sentence").set_index("run")["accuracy"]
+    assert board.set_index("run")["test_sentence_accuracy"].to_dict() == accuracy.to_dict()
+    tested = study_runs[(study_runs["split"] == "test") & (study_runs["level"] == "sentence")]
+    assert tested.set_index("folder")["accuracy"].to_dict() == accuracy.to_dict()
+
+
 def test_choose_model_respects_the_precision_floor(runs):
-    board, _ = collect_runs(runs)
+    board, _ = leaderboard(runs)
     assert choose_model(board, 0.9, "accuracy")["run"].tolist() == ["perfect"]
     assert choose_model(board, 0.0, "mean_abs_distance")["run"].iloc[0] == "perfect"
     assert choose_model(board, 1.01).empty
@@ -81,7 +106,7 @@ def test_ensemble_averages_and_checks_rows(runs, tmp_path_factory):
         ensemble_against_best([runs / "perfect", other / "other-data"], {"perfect": 1, "other-data": 1})
     with pytest.raises(ValueError, match="at least two"):
         ensemble_against_best([runs / "perfect"], {"perfect": 1})
-    board, _ = collect_runs(runs)
+    board, _ = leaderboard(runs)
     table, result, left_out = ensemble_top(board, runs, k=2)
     assert list(table.index)[:3] == ["perfect", "mostly", "ensemble"] and left_out.empty
     assert table.index[3].startswith("ensemble − best member (perfect, best on validation)")
@@ -92,7 +117,7 @@ def test_ensemble_leaves_out_runs_scored_on_other_rows(runs):
     better = LABELS.copy()
     better[:2] = [1, 2]
     _make_run(runs / "other-subset", better, texts=[f"x{i}" for i in range(len(LABELS))])
-    board, _ = collect_runs(runs)
+    board, _ = leaderboard(runs)
     board.loc[board["run"] == "other-subset", "validation_sentence_accuracy"] = 0.95  # ranked second
     table, _, left_out = ensemble_top(board, runs, k=3)
     assert list(table.index)[:4] == ["perfect", "mostly", "neighbour", "ensemble"]
@@ -102,7 +127,7 @@ def test_ensemble_leaves_out_runs_scored_on_other_rows(runs):
 def test_no_finished_run_gives_an_empty_board_with_its_columns(tmp_path):
     write_json(tmp_path / "crashed" / "identity.json", {})
     write_json(tmp_path / "failures.json", {"bad-model": {"error": "OSError: no such model"}})
-    board, problems = collect_runs(tmp_path)
+    board, problems = leaderboard(tmp_path)
     assert board.empty and "test_sentence_accuracy" in board.columns and "commit" in board.columns
     assert set(problems["run"]) == {"crashed", "bad-model"}
     assert choose_model(board, 0.2).empty

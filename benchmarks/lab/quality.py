@@ -21,9 +21,15 @@ from sst5.analysis import load_predictions
 from sst5.baselines import PUBLISHED
 from sst5.calibration import calibration_summary, expected_calibration_error
 from sst5.compare import ensemble_against_best, ensemble_sentences
-from sst5.config import greater_is_better
-from sst5.runs import METRICS_FILE, PROB_COLUMNS, TIMES_FILE, find_runs, is_finished, read_json
-from sst5.stats import METRIC_NAMES, compare_runs, describe_comparison, seed_mean_interval, signed_points
+from sst5.runs import METRICS_FILE, PROB_COLUMNS, TIMES_FILE, collect_runs, read_json, run_details, run_scores
+from sst5.stats import (
+    METRIC_NAMES,
+    compare_runs,
+    describe_comparison,
+    describe_difference,
+    seed_mean_interval,
+    signed_points,
+)
 
 __all__ = ["TARGET", "collect_seeds", "quality_report", "quality_table",
            "headline_table", "pair_comparisons", "pair_report", "calibration_table", "recipe_difference", "idea_report"]
@@ -34,19 +40,10 @@ TARGET = "BERT-large (Munikar et al. 2019)"
 Recipe = tuple[str, str | Path]
 
 
-def _kept_epoch(record: dict, pick: str) -> int | None:
-    """The epoch whose checkpoint the run kept: the best validation ``pick`` in its history."""
-    scored = [entry for entry in record.get("history", []) if pick in entry]
-    if not scored:
-        return None
-    best = (max if greater_is_better(pick) else min)(scored, key=lambda entry: entry[pick])
-    return int(best["epoch"])
-
-
 def collect_seeds(folder: str | Path) -> pd.DataFrame:
-    """One row per finished run in ``folder``, by seed: its recipe, validation and test sentence scores, the
-    epoch whose checkpoint it kept, training, evaluation and batch wall seconds (``batch_times.json``, where
-    the folder has one), CPU and precision.
+    """One row per finished run in ``folder`` (:func:`sst5.runs.collect_runs`), by seed: its recipe, validation and
+    test sentence scores, the epoch whose checkpoint it kept, training, evaluation and batch wall seconds
+    (``batch_times.json``, where the folder has one), CPU and precision.
 
     Raises
     ------
@@ -54,24 +51,25 @@ def collect_seeds(folder: str | Path) -> pd.DataFrame:
         ``folder`` holds no finished run.
     """
     folder = Path(folder)
-    times = read_json(folder / TIMES_FILE) if (folder / TIMES_FILE).is_file() else {}
-    rows = []
-    for run in sorted(p for p in folder.iterdir() if p.is_dir() and is_finished(p)):
-        record = read_json(run / METRICS_FILE)
-        params, provenance = record["params"], record.get("provenance", {})
-        pick = params.get("metric_for_best_model", "accuracy")
-        rows.append({
-            "run": run.name, "seed": params["seed"], "train_on": params["train_on"], "epochs": params["epochs"],
-            "batch_size": params["batch_size"], "learning_rate": params["learning_rate"], "picked_on": pick,
-            "validation_pick": record["validation"]["sentence"][pick], "kept_epoch": _kept_epoch(record, pick),
-            **{name: record["test"]["sentence"][name] for name in METRIC_NAMES},
-            "train_seconds": record.get("train_seconds"), "eval_seconds": record.get("eval_seconds"),
-            "run_seconds": times.get(run.name), "cpu": provenance.get("cpu"),
-            "precision": provenance.get("precision", {}).get("used"),
-        })
-    if not rows:
+    runs, _ = collect_runs(folder, depth=1)
+    if runs.empty:
         raise FileNotFoundError(f"no finished run in {folder}: run the batch, or publish its runs there")
-    return pd.DataFrame(rows).sort_values("seed", kind="stable").reset_index(drop=True)
+    times = read_json(folder / TIMES_FILE) if (folder / TIMES_FILE).is_file() else {}
+    details = run_details(runs)
+    picked_on = details["metric_for_best_model"].fillna("accuracy") if "metric_for_best_model" in details else (
+        pd.Series("accuracy", index=details.index))
+    validation = run_scores(runs, "validation", "sentence").set_index("run")
+    test = run_scores(runs, "test", "sentence").set_index("run").loc[details["run"]]
+    seeds = pd.DataFrame({
+        "run": details["run"], "seed": details["seed"], "train_on": details["train_on"], "epochs": details["epochs"],
+        "batch_size": details["batch_size"], "learning_rate": details["learning_rate"], "picked_on": picked_on,
+        "validation_pick": [validation.at[run, pick] for run, pick in zip(details["run"], picked_on, strict=True)],
+        "kept_epoch": details["kept_epoch"],
+        **{name: test[name].to_numpy() for name in METRIC_NAMES},
+        "train_seconds": details["train_seconds"], "eval_seconds": details["eval_seconds"],
+        "run_seconds": details["run"].map(times), "cpu": details["cpu"], "precision": details["precision"],
+    })
+    return seeds.sort_values("seed", kind="stable").reset_index(drop=True)
 
 
 def _minutes(seconds: float | None) -> str:
@@ -239,7 +237,7 @@ def idea_report(ideas: str | Path, recipe: str | Path) -> str:
         differences = []
         for metric in ("accuracy", "macro_f1"):
             comparison = compare_runs(labels, sentences[idea.run].to_numpy(), sentences[base].to_numpy(), metric)
-            differences.append(describe_comparison(comparison, "idea", "recipe").split(" = ", 1)[1])  # no name
+            differences.append(describe_difference(comparison))
         params = read_json(ideas / idea.run / METRICS_FILE)["params"]
         lines.append(f"| {_changes(params, read_json(recipe / base / METRICS_FILE)['params'])} | {idea.seed} | "
                      f"{100 * idea.accuracy:.1f} | {100 * idea.macro_f1:.1f} | {differences[0]} | {differences[1]} |")
@@ -297,7 +295,7 @@ def calibration_table(recipes: Sequence[tuple[str, str | Path]]) -> str:
              _row(*["---"] * 5)]
     for name, folder in recipes:
         runs, summaries = [], []
-        for run in (run for run in find_runs(folder, depth=1) if is_finished(run)):
+        for run in (Path(folder) / name for name in collect_seeds(folder)["run"]):
             table = load_predictions(run, split=None)
             sentences = {split: table[(table["split"] == split) & table["is_root"]] for split in ("validation", "test")}
             if sentences["validation"].empty:  # published before validation predictions were kept

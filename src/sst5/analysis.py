@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .config import LABEL_NAMES
-from .runs import PROB_COLUMNS
+from .runs import PREDICTIONS_FILE, PROB_COLUMNS
 from .text import model_text, text_form_of
 
 __all__ = [
@@ -36,9 +36,9 @@ def load_predictions(run_dir: str | Path, split: str | None = "test") -> pd.Data
     FileNotFoundError
         The run folder holds no predictions (the run failed or has not finished).
     """
-    path = Path(run_dir) / "predictions.parquet"
+    path = Path(run_dir) / PREDICTIONS_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"no predictions.parquet in {Path(run_dir)}: point at a finished notebook-03 run")
+        raise FileNotFoundError(f"no {PREDICTIONS_FILE} in {Path(run_dir)}: point at a finished notebook-03 run")
     table = pd.read_parquet(path)
     return table if split is None else table[table["split"] == split].reset_index(drop=True)
 

@@ -18,120 +18,55 @@ from .analysis import load_predictions
 from .calibration import predictions_temperature, scale_probabilities
 from .config import HEADLINE_METRICS, LABEL_NAMES, greater_is_better
 from .metrics import classification_metrics
-from .runs import (
-    FAILURE_FILE,
-    FAILURES_FILE,
-    METRICS_FILE,
-    PROB_COLUMNS,
-    RunStatus,
-    find_runs,
-    read_json,
-    run_status,
-    write_atomic,
-)
-from .stats import PAIRED_METRICS, compare_runs, precision_floor, signed_points
+from .runs import PROB_COLUMNS, collect_runs, run_details, run_scores, write_atomic
+from .stats import PAIRED_METRICS, compare_runs, difference_interval, precision_floor
 
-__all__ = ["RUN_COLUMNS", "collect_runs", "leaderboard_markdown", "export_leaderboard", "choose_model",
+__all__ = ["RUN_COLUMNS", "leaderboard", "leaderboard_markdown", "export_leaderboard", "choose_model",
            "ensemble_sentences", "EnsembleResult", "ensemble_against_best", "ensemble_top"]
 
 # The columns that identify a prediction row: runs can be ensembled when these agree.
 _ROW_KEY = ["sentence_id", "text", "label"]
 
 
-def _flatten(metrics: dict) -> dict:
-    row = {}
-    for split in ("validation", "test"):
-        for level in ("sentence", "phrase"):
-            scores = metrics.get(split, {}).get(level, {})
-            for name in HEADLINE_METRICS:
-                row[f"{split}_{level}_{name}"] = scores.get(name)
-            if all(f"precision/{c}" in scores for c in LABEL_NAMES):
-                floor = precision_floor(scores)
-                row[f"{split}_{level}_min_precision"] = floor["min_precision"]
-                row[f"{split}_{level}_meets_precision_floor"] = floor["meets_floor"]
-    return row
-
-
 #: Leaderboard columns before the metrics (an empty board has them too).
 RUN_COLUMNS = ["run", "status", "profile", "model", "schedule", "seed", "epochs", "train_seconds", "sst5", "commit",
                "device", "data_fingerprint"]
+_SPLITS_LEVELS = [(split, level) for split in ("validation", "test") for level in ("sentence", "phrase")]
 
 
 def _metric_columns() -> list[str]:
-    return [f"{split}_{level}_{name}" for split in ("validation", "test") for level in ("sentence", "phrase")
+    return [f"{split}_{level}_{name}" for split, level in _SPLITS_LEVELS
             for name in (*HEADLINE_METRICS, "min_precision", "meets_precision_floor")]
 
 
-def _run_row(folder: Path, metrics: dict, status: RunStatus) -> dict:
-    params = metrics.get("params", {})
-    provenance = metrics.get("provenance", {})
-    return {"run": folder.name, "status": status.value, "profile": params.get("profile"),
-            "model": params.get("model_name"),
-            "schedule": params.get("schedule"), "seed": params.get("seed"), "epochs": params.get("epochs"),
-            "train_seconds": metrics.get("train_seconds"),
-            "sst5": provenance.get("versions", {}).get("sst5-course"), "commit": (provenance.get("commit") or "")[:12],
-            "device": provenance.get("device"), "data_fingerprint": (provenance.get("data_fingerprint") or "")[:12],
-            **_flatten(metrics)}
-
-
-def collect_runs(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read every run folder in ``root`` and its sub-folders (:func:`sst5.runs.find_runs`: a course folder's profile
-    runs and batches); :func:`sst5.runs.run_status` decides which count.
+def leaderboard(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The leaderboard of the runs in ``root`` and its sub-folders (a course folder's profile runs and batches):
+    :func:`sst5.runs.collect_runs`'s table, one row per finished run.
 
     Returns
     -------
     board : pandas.DataFrame
-        One row per trained or complete run: :data:`RUN_COLUMNS` (with provenance: course version,
-        commit, device, data fingerprint) and ``<split>_<level>_<metric>`` columns, sorted by test
+        :data:`RUN_COLUMNS` (with provenance: course version, commit, device, data fingerprint) and
+        ``<split>_<level>_<metric>`` columns (the headline metrics and the precision floor), sorted by test
         sentence accuracy. Empty, with the same columns, when no run has finished.
     problems : pandas.DataFrame
         ``run`` and ``reason`` for each failed, unfinished or unreadable run (including the batch
         runner's ``failures.json`` entries).
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"runs folder {root} does not exist: pass the --out folder of a batch")
-    rows, problems = [], []
-    folders = find_runs(root)
-    for folder in folders:
-        name = folder.relative_to(root).as_posix()
-        status = run_status(folder)
-        if status in (RunStatus.TRAINED, RunStatus.COMPLETE):
-            try:
-                rows.append({**_run_row(folder, read_json(folder / METRICS_FILE), status), "run": name})
-            except ValueError as error:
-                problems.append((name, f"unreadable: {error}"))
-        elif status == RunStatus.FAILED:
-            problems.append((name, f"failed: {_error_of(folder / FAILURE_FILE)}"))
-        else:
-            damage = _error_of(folder / METRICS_FILE) if (folder / METRICS_FILE).is_file() else None
-            problems.append((name, f"unreadable: {damage}" if damage else f"unfinished ({status})"))
-    listed = {p[0] for p in problems} | {r["run"] for r in rows}
-    for batch in sorted({root, *(folder.parent for folder in folders)}):  # each batch's record of its failures
-        failures = batch / FAILURES_FILE
-        if not failures.is_file():
-            continue
-        prefix = batch.relative_to(root).as_posix().removeprefix(".").lstrip("/")
-        try:
-            recorded = read_json(failures)
-        except ValueError as error:
-            problems.append((failures.relative_to(root).as_posix(), f"unreadable: {error}"))
-            continue
-        for run, failure in recorded.items():
-            name = f"{prefix}/{run}" if prefix else run
-            if name not in listed:
-                problems.append((name, f"failed: {failure.get('error', '')}"))
-    board = pd.DataFrame(rows, columns=RUN_COLUMNS + _metric_columns())
-    board = board.sort_values("test_sentence_accuracy", ascending=False).reset_index(drop=True)
-    return board, pd.DataFrame(problems, columns=["run", "reason"])
-
-
-def _error_of(path: Path) -> str | None:
-    """The ``error`` recorded in a failure file, or what is wrong with a damaged JSON file."""
-    try:
-        return read_json(path).get("error")
-    except ValueError as error:
-        return str(error)
+    runs, problems = collect_runs(root)
+    details = run_details(runs).rename(columns={"state": "status", "model_name": "model"})
+    board = details.reindex(columns=RUN_COLUMNS).set_index("run")
+    for split, level in _SPLITS_LEVELS:
+        scores = run_scores(runs, split, level).set_index("run").reindex(board.index)
+        for name in HEADLINE_METRICS:
+            board[f"{split}_{level}_{name}"] = scores.get(name)
+        precision = [f"precision/{label}" for label in LABEL_NAMES]
+        if set(precision) <= set(scores.columns):
+            floors = [precision_floor(row) if row.notna().all() else {} for _, row in scores[precision].iterrows()]
+            board[f"{split}_{level}_min_precision"] = [floor.get("min_precision") for floor in floors]
+            board[f"{split}_{level}_meets_precision_floor"] = [floor.get("meets_floor") for floor in floors]
+    board = board.reindex(columns=RUN_COLUMNS[1:] + _metric_columns()).reset_index()
+    return board.sort_values("test_sentence_accuracy", ascending=False).reset_index(drop=True), problems
 
 
 def leaderboard_markdown(board: pd.DataFrame, columns: Sequence[str] | None = None, digits: int = 3) -> str:
@@ -284,5 +219,4 @@ def ensemble_top(board: pd.DataFrame, root: str | Path, k: int = 3,
 
 
 def _difference(comparison) -> str:
-    return (f"{signed_points(comparison.difference)} [{signed_points(comparison.low)}, "
-            f"{signed_points(comparison.high)}]{' *' if comparison.significant() else ''}")
+    return f"{difference_interval(comparison)}{' *' if comparison.significant() else ''}"

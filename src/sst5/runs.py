@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .config import NUM_LABELS
 
@@ -58,6 +59,11 @@ __all__ = [
     "is_finished",
     "find_runs",
     "latest_run",
+    "RUN_FACTS",
+    "SCORE_COLUMNS",
+    "collect_runs",
+    "run_details",
+    "run_scores",
     "run_or_reference",
     "runs_or_reference",
 ]
@@ -317,3 +323,121 @@ def runs_or_reference(runs_dir: str | Path | None, course: str | Path) -> tuple[
     if any(is_finished(run) for run in find_runs(course)):
         return Path(course), False
     return reference_runs_dir(), True
+
+
+#: The columns of :func:`collect_runs`'s table after the run's parameters: its facts, then one score.
+RUN_FACTS = ["state", "kept_epoch", "train_seconds", "eval_seconds", "sst5", "commit", "device", "cpu", "precision",
+             "data_fingerprint"]
+SCORE_COLUMNS = ["split", "level", "metric", "value"]
+
+
+def _kept_epoch(record: dict) -> int | None:
+    """The epoch whose checkpoint the run kept: the best validation score, in its history, of the metric that
+    picked it (``metric_for_best_model``)."""
+    from .config import greater_is_better
+
+    pick = record.get("params", {}).get("metric_for_best_model", "accuracy")
+    scored = [entry for entry in record.get("history", []) if entry.get(pick) is not None]
+    if not scored:
+        return None
+    return int((max if greater_is_better(pick) else min)(scored, key=lambda entry: entry[pick])["epoch"])
+
+
+def _facts(record: dict, state: RunStatus) -> dict:
+    provenance = record.get("provenance", {})
+    return {"state": state.value, "kept_epoch": _kept_epoch(record), "train_seconds": record.get("train_seconds"),
+            "eval_seconds": record.get("eval_seconds"), "sst5": provenance.get("versions", {}).get("sst5-course"),
+            "commit": (provenance.get("commit") or "")[:12], "device": provenance.get("device"),
+            "cpu": provenance.get("cpu"), "precision": (provenance.get("precision") or {}).get("used"),
+            "data_fingerprint": (provenance.get("data_fingerprint") or "")[:12]}
+
+
+def _scores(record: dict):
+    """``(split, level, metric, value)`` for every number of the record's validation and test scores."""
+    for split in ("validation", "test"):
+        for level, scores in record.get(split, {}).items():
+            for metric, value in scores.items():
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    yield split, level, metric, float(value)
+
+
+def _error_of(path: Path) -> str | None:
+    """The ``error`` recorded in a failure file, or what is wrong with a damaged JSON file."""
+    try:
+        return read_json(path).get("error")
+    except ValueError as error:
+        return str(error)
+
+
+def collect_runs(root: str | Path, depth: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The one table of runs: every run folder in ``root`` down to ``depth`` levels (:func:`find_runs`), read once.
+
+    A run counts when it is finished (:func:`is_finished`: trained or complete, so its ``metrics.json`` and
+    predictions are written); that rule is stated here and nowhere else. The leaderboard, the study and the
+    benchmarks' quality report pivot this table.
+
+    Returns
+    -------
+    runs : pandas.DataFrame
+        Long format, one row per score: ``run`` (its path under ``root``), the run's parameters as recorded (one
+        column each), :data:`RUN_FACTS`, and :data:`SCORE_COLUMNS` (``split``, ``level``, ``metric``,
+        ``value``). Empty, with the fact and score columns, when no run has finished.
+    problems : pandas.DataFrame
+        ``run`` and ``reason`` for each failed, unfinished or unreadable run, and each failure a batch recorded
+        in its ``failures.json`` for a run not listed otherwise.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``root`` is not a folder.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"runs folder {root} does not exist: pass the --out folder of a batch")
+    rows, problems = [], []
+    folders = find_runs(root, depth)
+    for folder in folders:
+        name = folder.relative_to(root).as_posix()
+        state = run_status(folder)
+        if state in (RunStatus.TRAINED, RunStatus.COMPLETE):
+            try:
+                record = read_json(folder / METRICS_FILE)
+            except ValueError as error:
+                problems.append((name, f"unreadable: {error}"))
+                continue
+            run = {"run": name, **record.get("params", {}), **_facts(record, state)}
+            rows += [{**run, **dict(zip(SCORE_COLUMNS, score, strict=True))} for score in _scores(record)]
+        elif state == RunStatus.FAILED:
+            problems.append((name, f"failed: {_error_of(folder / FAILURE_FILE)}"))
+        else:
+            damage = _error_of(folder / METRICS_FILE) if (folder / METRICS_FILE).is_file() else None
+            problems.append((name, f"unreadable: {damage}" if damage else f"unfinished ({state})"))
+    listed = {problem[0] for problem in problems} | {row["run"] for row in rows}
+    for batch in sorted({root, *(folder.parent for folder in folders)}):  # each batch's record of its failures
+        failures = batch / FAILURES_FILE
+        if not failures.is_file():
+            continue
+        prefix = batch.relative_to(root).as_posix().removeprefix(".").lstrip("/")
+        try:
+            recorded = read_json(failures)
+        except ValueError as error:
+            problems.append((failures.relative_to(root).as_posix(), f"unreadable: {error}"))
+            continue
+        for run, failure in recorded.items():
+            name = f"{prefix}/{run}" if prefix else run
+            if name not in listed:
+                problems.append((name, f"failed: {failure.get('error', '')}"))
+    table = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["run", *RUN_FACTS, *SCORE_COLUMNS])
+    return table, pd.DataFrame(problems, columns=["run", "reason"])
+
+
+def run_details(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per run of :func:`collect_runs`'s table: ``run``, its parameters and its facts, in table order."""
+    return runs.drop(columns=SCORE_COLUMNS).drop_duplicates("run").reset_index(drop=True)
+
+
+def run_scores(runs: pd.DataFrame, split: str, level: str) -> pd.DataFrame:
+    """The scores of each run at one ``split`` and ``level``: ``run`` and one column per metric (a run without
+    scores there, e.g. validation phrases that were not scored, has no row)."""
+    scores = runs[(runs["split"] == split) & (runs["level"] == level)]
+    return scores.pivot(index="run", columns="metric", values="value").rename_axis(columns=None).reset_index()

@@ -37,6 +37,8 @@ __all__ = [
     "seeds_needed",
     "mcnemar_exact",
     "compare_runs",
+    "difference_interval",
+    "describe_difference",
     "describe_comparison",
     "precision_floor",
 ]
@@ -275,6 +277,22 @@ def compare_runs(y_true: Sequence[int], predicted_a, predicted_b, metric: str = 
     return comparison
 
 
+def difference_interval(comparison: Comparison) -> str:
+    """A comparison's difference and interval in points: ``"+1.2 points [−0.3, +2.6]"``."""
+    return (f"{signed_points(comparison.difference)} points "
+            f"[{signed_points(comparison.low).lstrip('+')}, {signed_points(comparison.high)}]")
+
+
+def describe_difference(comparison: Comparison, alpha: float = 0.05) -> str:
+    """The difference with its interval, p and verdict (:meth:`Comparison.significant`), without the names:
+    ``"+1.2 points [−0.3, +2.6], p = 0.11: not significant at 5 %"``."""
+    text = difference_interval(comparison)
+    if comparison.p_value is not None:
+        text += f", p = {comparison.p_value:.2g}"
+    verdict = "significant" if comparison.significant(alpha) else "not significant"
+    return f"{text}: {verdict} at {100 * alpha:g} %"
+
+
 def describe_comparison(comparison: Comparison, a: str = "A", b: str = "B", alpha: float = 0.05) -> str:
     """The comparison in one sentence, in points (percent), saying whether it is beyond noise
     (:meth:`Comparison.significant`); the one place a comparison becomes prose.
@@ -284,12 +302,7 @@ def describe_comparison(comparison: Comparison, a: str = "A", b: str = "B", alph
     >>> describe_comparison(Comparison("accuracy", 0.012, -0.003, 0.026, 0.95, 0.11))
     'accuracy: A − B = +1.2 points [−0.3, +2.6], p = 0.11: not significant at 5 %'
     """
-    interval = f"[{signed_points(comparison.low).lstrip('+')}, {signed_points(comparison.high)}]"
-    text = f"{METRIC_NAMES[comparison.metric]}: {a} − {b} = {signed_points(comparison.difference)} points {interval}"
-    if comparison.p_value is not None:
-        text += f", p = {comparison.p_value:.2g}"
-    verdict = "significant" if comparison.significant(alpha) else "not significant"
-    return f"{text}: {verdict} at {100 * alpha:g} %"
+    return f"{METRIC_NAMES[comparison.metric]}: {a} − {b} = {describe_difference(comparison, alpha)}"
 
 
 def precision_floor(scores: dict, floor: float = 0.5) -> dict:

@@ -39,15 +39,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .analysis import load_predictions
 from .config import LABEL_NAMES
 from .runs import (
     METRICS_FILE,
-    PREDICTIONS_FILE,
     PROB_COLUMNS,
     TIMES_FILE,
-    RunStatus,
+    collect_runs,
     read_json,
-    run_status,
+    run_details,
+    run_scores,
     write_atomic,
     write_json,
 )
@@ -131,48 +132,52 @@ def _prediction_key(schedule: str, seed: int) -> str:
     return f"{re.sub(r'[^a-z0-9]+', '-', schedule)}-seed{seed}"
 
 
-def collect_study(batch_dir: str | Path) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, dict]]:
-    """The complete runs of a study's batch folder: the ``runs`` table, sentence-level test predictions and
-    each run's metrics record.
+_STUDY_METRICS = ("accuracy", "macro_f1", "neighbour_rate")
+_CLASS_METRICS = [f"{kind}/{name}" for kind in ("precision", "recall") for name in LABEL_NAMES]
 
-    Runs not complete yet (pending, training, failed) are left out; the caller says how many are missing.
+
+def collect_study(batch_dir: str | Path) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, dict]]:
+    """The finished runs of a study's batch folder (:func:`sst5.runs.collect_runs`'s rule): the ``runs`` table
+    (one row per run, split and level), sentence-level test predictions and each run's metrics record.
+
+    Runs not finished yet (pending, training, failed) are left out; the caller says how many are missing.
     """
-    rows, predictions, records = [], {}, {}
-    for folder in sorted(Path(batch_dir).iterdir()):
-        if not folder.is_dir() or run_status(folder) != RunStatus.COMPLETE:
+    table, _ = collect_runs(batch_dir, depth=1)
+    if table.empty:
+        return pd.DataFrame(), {}, {}
+    details = run_details(table).assign(key=lambda d: [_prediction_key(*pair) for pair in zip(
+        d["schedule"], d["seed"], strict=True)])
+    doubled = details[details["key"].duplicated()]
+    if not doubled.empty:
+        raise ValueError(f"{batch_dir} holds two runs of schedule {doubled['schedule'].iloc[0]} with seed "
+                         f"{doubled['seed'].iloc[0]}; give each study its own batch folder (--out)")
+    rows = []
+    for split, level in itertools.product(("validation", "test"), ("sentence", "phrase")):
+        scores = run_scores(table, split, level)  # validation phrases are scored only when asked for
+        if scores.empty:
             continue
-        record = read_json(folder / METRICS_FILE)
-        params = record["params"]
-        key = _prediction_key(params["schedule"], params["seed"])
-        for split, level in itertools.product(("validation", "test"), ("sentence", "phrase")):
-            if level not in record[split]:  # validation phrases are scored only when asked for
-                continue
-            scores = record[split][level]
-            floor = precision_floor(scores)
-            rows.append({
-                "run": key, "folder": folder.name, "model": params["model_name"], "schedule": params["schedule"],
-                "seed": params["seed"],
-                "epochs": params["epochs"], "samples_per_epoch": params["samples_per_epoch"],
-                "split": split, "level": level,
-                **{metric: scores[metric] for metric in ("accuracy", "macro_f1", "neighbour_rate")},
-                "min_precision": floor["min_precision"], "meets_precision_floor": floor["meets_floor"],
-                **{f"{kind}/{name}": scores[f"{kind}/{name}"] for kind in ("precision", "recall")
-                   for name in LABEL_NAMES},
-                "train_seconds": record["train_seconds"],
-            })
-        table = pd.read_parquet(folder / PREDICTIONS_FILE)
-        sentences = table[(table["split"] == "test") & table["is_root"]].sort_values("sentence_id")
-        if key in predictions:
-            raise ValueError(f"{batch_dir} holds two runs of schedule {params['schedule']} with seed "
-                             f"{params['seed']}; give each study its own batch folder (--out)")
+        scored = details.merge(scores, on="run")
+        floors = [precision_floor(row) for _, row in scored.iterrows()]
+        rows.append(pd.DataFrame({
+            "run": scored["key"], "folder": scored["run"], "model": scored["model_name"],
+            "schedule": scored["schedule"], "seed": scored["seed"], "epochs": scored["epochs"],
+            "samples_per_epoch": scored.get("samples_per_epoch"), "split": split, "level": level,
+            **{metric: scored[metric] for metric in _STUDY_METRICS},
+            "min_precision": [floor["min_precision"] for floor in floors],
+            "meets_precision_floor": [floor["meets_floor"] for floor in floors],
+            **{metric: scored[metric] for metric in _CLASS_METRICS},
+            "train_seconds": scored["train_seconds"],
+        }))
+    predictions, records = {}, {}
+    for folder, key in zip(details["run"], details["key"], strict=True):
+        table = load_predictions(Path(batch_dir) / folder)
+        sentences = table[table["is_root"]].sort_values("sentence_id")
         predictions[key] = sentences[["sentence_id", "label", "predicted", *PROB_COLUMNS]].reset_index(drop=True)
-        records[key] = record
-    runs = pd.DataFrame(rows)
-    if not runs.empty:
-        order = runs["schedule"].map({schedule: i for i, schedule in enumerate(SCHEDULES)}).fillna(len(SCHEDULES))
-        runs = runs.assign(_order=order).sort_values(["_order", "schedule", "seed"], kind="stable")
-        runs = runs.drop(columns="_order").reset_index(drop=True)
-    return runs, predictions, records
+        records[key] = read_json(Path(batch_dir) / folder / METRICS_FILE)
+    runs = pd.concat(rows, ignore_index=True)
+    order = runs["schedule"].map({schedule: i for i, schedule in enumerate(SCHEDULES)}).fillna(len(SCHEDULES))
+    runs = runs.assign(_order=order).sort_values(["_order", "schedule", "seed"], kind="stable")
+    return runs.drop(columns="_order").reset_index(drop=True), predictions, records
 
 
 def _by_schedule(runs: pd.DataFrame) -> list[tuple[str, list[str]]]:

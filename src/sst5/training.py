@@ -49,8 +49,8 @@ from .data import (
     to_frame,
 )
 from .distill import TEACHER_COLUMN, Distillation, distillation_of, with_teacher
-from .metrics import classification_metrics, compute_metrics
 from .losses import squared_emd, training_loss
+from .metrics import classification_metrics, compute_metrics
 from .models import add_lora, head_modules
 from .precision import cuda_capability, run_precision
 from .predict import predict_proba
