@@ -252,7 +252,7 @@ def test_per_model_overrides_reach_the_trainer(smoke_batch):
 
 
 @pytest.mark.slow
-def test_resume_skips_complete_runs_and_completes_a_trained_one_without_retraining(smoke_batch, sst_source):
+def test_resume_skips_complete_runs_and_completes_a_trained_one_without_retraining(smoke_batch, sst_source, caplog):
     out, result = smoke_batch["out"], smoke_batch["result"]
     interrupted, untouched = result.finished
     # the state a kill during notebook 04 leaves: trained, no executed notebook 04
@@ -266,6 +266,7 @@ def test_resume_skips_complete_runs_and_completes_a_trained_one_without_retraini
                       compare=False)
     assert again.skipped == [untouched] and again.finished == [interrupted] and again.ok
     assert [p.name.split(".damaged-")[0] for p in out.glob("failures.json.damaged-*")] == ["failures.json"]
+    assert "failures.json was damaged; kept as failures.json.damaged-" in caplog.text  # the warnings' one channel
     assert read_json(out / "failures.json") == {}  # a new record: nothing failed in this batch
     assert run_status(out / interrupted) == RunStatus.COMPLETE
     assert weights.stat().st_mtime_ns == trained_at, "the trained model must not be trained again"

@@ -22,6 +22,7 @@ import fcntl
 import functools
 import hashlib
 import json
+import logging
 import os
 import re
 import shlex
@@ -37,7 +38,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .config import BATCH_PARAMETERS, BOOLEAN_WORDS, RUNNER_PARAMETERS, RunConfig, parse_boolean, resolve_config
-from .course import FINE_TUNING_NOTEBOOK, notebook_path
+from .course import ERROR_ANALYSIS_NOTEBOOK, FINE_TUNING_NOTEBOOK, notebook_path
 from .distill import teacher_path
 from .models import read_model_list, weights_bytes
 from .runs import (
@@ -75,6 +76,8 @@ __all__ = [
     "EnqueuedRun",
     "enqueue_models",
 ]
+
+_log = logging.getLogger(__name__)
 
 LOCK_FILE = ".batch.lock"
 #: Parameters holding paths: resolved against the folder the batch is started from.
@@ -364,7 +367,7 @@ def run_model(spec: RunSpec, out_dir: str | Path, profile: str | None = None, da
     if run_status(run_dir) not in (RunStatus.TRAINED, RunStatus.COMPLETE):
         _execute(FINE_TUNING_NOTEBOOK, run_dir,
                  {"profile": profile, "data": data, **spec.params, "output_dir": str(run_dir), "progress": False})
-    _execute("04_error_analysis.ipynb", run_dir, {"profile": profile, "run_dir": str(run_dir), "open_demo": False})
+    _execute(ERROR_ANALYSIS_NOTEBOOK, run_dir, {"profile": profile, "run_dir": str(run_dir), "open_demo": False})
     return run_dir
 
 
@@ -384,7 +387,7 @@ def _read_record(path: Path) -> dict:
     except ValueError:
         aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
         path.rename(aside)
-        tqdm.write(f"warning: {path} was damaged; kept as {aside.name}, starting a new one")
+        _log.warning("sst5: %s was damaged; kept as %s, starting a new one", path, aside.name)
         return {}
 
 
@@ -458,7 +461,7 @@ def run_batch(
     with _batch_lock(out):
         warning = disk_warning(specs, out, data)
         if warning:
-            tqdm.write(f"warning: {warning}")
+            _log.warning("sst5: %s", warning)
         failures = _read_record(out / FAILURES_FILE)
         times = _read_record(out / TIMES_FILE)
         start = time.perf_counter()

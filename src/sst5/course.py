@@ -21,6 +21,7 @@ from .config import REPO_BRANCH, REPO_SLUG, RUN_PARAMETERS, RunConfig, describe
 
 __all__ = [
     "COURSE_NOTEBOOKS",
+    "ERROR_ANALYSIS_NOTEBOOK",
     "FINE_TUNING_NOTEBOOK",
     "notebooks_dir",
     "notebook_path",
@@ -44,6 +45,8 @@ COURSE_NOTEBOOKS = (
 )
 #: The notebook that trains a run; its parameters are :data:`sst5.config.RUN_PARAMETERS`.
 FINE_TUNING_NOTEBOOK = "03_fine_tuning.ipynb"
+#: The notebook that completes a run: its error analysis, from the run's predictions.
+ERROR_ANALYSIS_NOTEBOOK = "04_error_analysis.ipynb"
 _BADGE_MARKER = "<!-- colab-badge -->"
 #: Notebook 03's parameters that are not :class:`~sst5.config.RunConfig` fields, with their help.
 _NOTEBOOK_ONLY_PARAMETERS = {

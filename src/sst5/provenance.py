@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .course import FINE_TUNING_NOTEBOOK
 from .precision import cpu_model, cuda_capability, run_precision
 
 __all__ = ["DISTRIBUTION", "PACKAGES", "package_versions", "course_commit", "device_name", "run_provenance"]
@@ -71,7 +72,7 @@ def device_name() -> str:
     return f"cpu: {platform.processor() or platform.machine()} ({torch.get_num_threads()} threads)"
 
 
-def run_provenance(parameters: dict, notebook: str = "03_fine_tuning.ipynb",
+def run_provenance(parameters: dict, notebook: str = FINE_TUNING_NOTEBOOK,
                    data_fingerprint: str | None = None) -> dict:
     """Everything needed to tell what produced a run and to produce it again.
 
