@@ -44,29 +44,26 @@ def _hub_env(hub) -> dict[str, str]:
     return env | hub.env
 
 
-def test_every_twin_is_an_entry_of_the_gpu_list_or_its_removed_pruned_model():
+def test_every_twin_is_an_entry_of_the_gpu_list():
     listed = {parse_model_entry(line)[0] for line in read_model_list("gpu")}
-    assert {twin.hub_id for twin in TWINS} - listed == {PRUNED}
-    assert PRUNED in (ROOT / "src/sst5/model_lists/gpu.txt").read_text()  # named in the comment, with the reason
+    assert {twin.hub_id for twin in TWINS} <= listed
+    assert PRUNED in listed  # the write-up's best model trains again: its pruned heads are rebuilt
 
 
-def test_every_family_loads_by_its_hub_id_and_the_pruned_model_is_refused(local_hub):
+def test_every_family_loads_by_its_hub_id(local_hub):
     probe = subprocess.run([sys.executable, str(ROOT / "tests/hub_probe.py"), *[t.hub_id for t in TWINS]],
                            env=_hub_env(local_hub), capture_output=True, text=True, timeout=600)
     results = {row["id"]: row for row in map(json.loads, probe.stdout.splitlines())}
     assert set(results) == {twin.hub_id for twin in TWINS}, probe.stderr[-2000:]
     for twin in TWINS:
         row = results[twin.hub_id]
-        if twin.pruned:
-            assert not row["ok"] and "pruned attention heads" in row["error"]
-            continue
         assert row["ok"], row
         assert row["shape"] == [2, 5] and row["finite"] and row["dtype"] == "torch.float32"  # fp16 twin too
         assert (row["weights_bytes"] is None) == (twin.hub_id in BIN_ONLY)  # .bin-only: unknown, no crash
     assert results["xlnet-base-cased"]["padding_side"] == "left"
 
 
-def test_a_gpu_profile_batch_over_the_twins_completes_or_names_the_cause(local_hub, tmp_path, sst_source):
+def test_a_gpu_profile_batch_over_the_twins_completes(local_hub, tmp_path, sst_source):
     """One run per family and form, with gpu.txt's own overrides, shrunk for time (24 sentences, one epoch),
     started from a folder outside the checkout."""
     lines = {parse_model_entry(line)[0]: line for line in read_model_list("gpu")}
@@ -85,14 +82,10 @@ def test_a_gpu_profile_batch_over_the_twins_completes_or_names_the_cause(local_h
         timeout=1500)
     seconds = time.perf_counter() - started
     print(f"\ngpu-profile batch over {len(chosen)} twins: {seconds:.0f} s, {seconds / len(chosen):.1f} s a twin")
-    assert batch.returncode == 1, batch.stdout[-3000:] + batch.stderr[-3000:]  # the pruned model fails
-    failures = read_json(tmp_path / "out" / "failures.json")
-    assert [f["model"] for f in failures.values()] == [PRUNED]
-    (cause,) = [f for f in failures.values()]
-    assert "pruned attention heads" in json.dumps(cause)
+    assert batch.returncode == 0, batch.stdout[-3000:] + batch.stderr[-3000:]
     runs = [folder for folder in (tmp_path / "out").iterdir() if (folder / "03_fine_tuning.ipynb").exists()]
     complete = [folder for folder in runs if run_status(folder) == RunStatus.COMPLETE]
-    assert len(complete) == len(chosen) - 1
+    assert len(complete) == len(chosen)  # the pruned model too
     for folder in complete:
         params = read_json(folder / "metrics.json")["params"]
         assert params["train_on"] == "distinct_phrases" and params["profile"] == "gpu"

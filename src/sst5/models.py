@@ -40,6 +40,8 @@ __all__ = [
     "head_modules",
     "POOLING_ATTRIBUTE",
     "use_pooling",
+    "prune_attention_heads",
+    "pretrained_classifier",
     "load_classifier",
     "LORA_TARGET_MODULES",
     "add_lora",
@@ -301,18 +303,100 @@ def _check_loaded(name: str, model, info: dict) -> None:
             "another checkpoint of this model, or report the checkpoint's layout to the course")
 
 
-def _check_not_pruned(name: str, location: str) -> None:
-    """Refuse a checkpoint with pruned attention heads: transformers 5 no longer rebuilds them, and with
-    mismatched sizes ignored their layers would load as random weights."""
-    from transformers import AutoConfig
+def prune_attention_heads(model, pruned_heads: dict) -> None:
+    """Shrink ``model``'s attention layers to the heads a pruned checkpoint kept (``config.pruned_heads``: layer ->
+    removed heads), as transformers 4's ``prune_heads`` left them: each listed layer's query, key and value keep
+    the kept heads' rows and its output projection their columns (``prune_linear_layer``, still in transformers 5).
 
-    pruned = getattr(AutoConfig.from_pretrained(location), "pruned_heads", None)
-    if pruned:
-        count = sum(len(heads) for heads in pruned.values())
-        raise ValueError(
-            f"model {name!r} has {count} pruned attention heads (config.pruned_heads); transformers 5 cannot load "
-            "pruned checkpoints (prune_heads was removed), so its attention layers would train from random "
-            "values. Use the unpruned model it came from (e.g. bert-base-uncased)")
+    A layer whose every head was removed keeps one head of zeros: its values and output columns are zero, so the
+    attention adds only its output bias, as a layer without heads does, and it stays zero while training.
+
+    Raises
+    ------
+    ValueError
+        The model's layers are not laid out as BERT's (``encoder.layer[i].attention.self``/``.output``).
+    """
+    import torch
+    from transformers.pytorch_utils import prune_linear_layer
+
+    layers = getattr(getattr(model.base_model, "encoder", None), "layer", None)
+    if layers is None or not hasattr(layers[0].attention, "self"):
+        raise ValueError(f"pruned attention heads of a {model.config.model_type!r} model cannot be rebuilt: the course "
+                         "knows BERT's layout (encoder.layer[i].attention.self/output); use its unpruned model")
+    for layer, removed in pruned_heads.items():
+        attention = layers[int(layer)].attention
+        size, count = attention.self.attention_head_size, attention.self.num_attention_heads
+        kept = [head for head in range(count) if head not in {int(h) for h in removed}]
+        index = torch.cat([torch.arange(head * size, (head + 1) * size) for head in kept or [0]])
+        for name in ("query", "key", "value"):
+            setattr(attention.self, name, prune_linear_layer(getattr(attention.self, name), index))
+        attention.output.dense = prune_linear_layer(attention.output.dense, index, dim=1)
+        if not kept:
+            with torch.no_grad():
+                attention.self.value.weight.zero_()
+                attention.self.value.bias.zero_()
+                attention.output.dense.weight.zero_()
+        attention.self.num_attention_heads = max(len(kept), 1)
+        attention.self.all_head_size = size * attention.self.num_attention_heads
+
+
+def _checkpoint_weights(location: str) -> dict:
+    """The tensors of the checkpoint at ``location`` (a folder or a Hub id): ``model.safetensors``, else
+    ``pytorch_model.bin`` (read as weights only)."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers.utils import cached_file
+
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        path = cached_file(location, name, _raise_exceptions_for_missing_entries=False)
+        if path:
+            return load_file(path) if name.endswith(".safetensors") else torch.load(path, weights_only=True)
+    raise OSError(f"{location} has neither model.safetensors nor pytorch_model.bin (a sharded pruned checkpoint is "
+                  "not supported)")
+
+
+def _load_pruned(location: str, config):
+    """A pruned checkpoint's model: built from ``config`` (its new head drawn from the global seed), its attention
+    shrunk to the kept heads (:func:`prune_attention_heads`), then its weights loaded. Returns ``(model, info)``
+    with ``missing_keys`` and ``mismatched_keys`` as ``from_pretrained`` reports them."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_config(config, dtype=torch.float32)
+    prune_attention_heads(model, config.pruned_heads)
+    own = model.state_dict()
+    weights = {key: value.float() for key, value in _checkpoint_weights(location).items() if key in own}
+    headless = {key for key, value in weights.items() if value.numel() == 0}  # a layer's zero head stands for them
+    mismatched = [key for key, value in weights.items()
+                  if value.shape != own[key].shape and key not in headless]  # e.g. a 2-class head
+    result = model.load_state_dict({k: v for k, v in weights.items() if k not in mismatched and k not in headless},
+                                   strict=False)
+    missing = [key for key in result.missing_keys if key not in headless]
+    return model.eval(), {"missing_keys": missing, "mismatched_keys": mismatched}  # as from_pretrained leaves it
+
+
+def pretrained_classifier(location: str, new_head: bool = True, **config_changes):
+    """``(model, info)``: the sequence classifier saved at ``location`` (a folder or a Hub id) in float32, with
+    ``config_changes`` (e.g. the number of labels) and ``from_pretrained``'s loading info; with ``new_head`` a head
+    of another shape is replaced, without it (a trained run's model) a mismatch is an error. A checkpoint with
+    pruned attention heads is rebuilt first (:func:`prune_attention_heads`), which transformers 5 no longer does.
+
+    Raises
+    ------
+    ValueError
+        Without ``new_head``, a pruned checkpoint's weight does not fit its model.
+    """
+    import torch
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    config = AutoConfig.from_pretrained(location, **config_changes)
+    if not getattr(config, "pruned_heads", None):
+        return AutoModelForSequenceClassification.from_pretrained(
+            location, config=config, ignore_mismatched_sizes=new_head, dtype=torch.float32, output_loading_info=True)
+    model, info = _load_pruned(location, config)
+    if info["mismatched_keys"] and not new_head:
+        raise ValueError(f"the weights in {location} do not fit its config: {', '.join(info['mismatched_keys'][:5])}")
+    return model, info
 
 
 #: The config attribute that records a model's pooling, so that a saved run reloads with it (config.json).
@@ -376,26 +460,17 @@ def load_classifier(name: str, data_source: str | Path | None = None, seed: int 
     OSError
         The model cannot be found (a wrong Hub id, no Hub, a folder that is not a model).
     ValueError
-        An encoder weight did not load (it would silently train from random values), or the checkpoint
-        has pruned attention heads.
+        An encoder weight did not load (it would silently train from random values).
     """
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
+    from transformers import AutoTokenizer, set_seed
 
     location = resolve_model(name, data_source)
     set_seed(seed)  # the head is drawn from the global generators, before the Trainer seeds them
     try:
-        _check_not_pruned(name, location)
         tokenizer = AutoTokenizer.from_pretrained(location)
-        model, info = AutoModelForSequenceClassification.from_pretrained(
-            location,
-            num_labels=len(LABEL_NAMES),
-            id2label=dict(enumerate(LABEL_NAMES)),
-            label2id={label: i for i, label in enumerate(LABEL_NAMES)},
-            ignore_mismatched_sizes=True,  # a checkpoint's 2- or 3-class head is replaced
-            dtype=torch.float32,
-            output_loading_info=True,
-        )
+        model, info = pretrained_classifier(location, num_labels=len(LABEL_NAMES),
+                                            id2label=dict(enumerate(LABEL_NAMES)),
+                                            label2id={label: i for i, label in enumerate(LABEL_NAMES)})
     except OSError as error:
         raise OSError(
             f"could not load model {name!r}: check the Hub id (huggingface.co/{name}) or the local folder; "

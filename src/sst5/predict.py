@@ -19,7 +19,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .config import LABEL_NAMES
-from .models import POOLING_ATTRIBUTE, use_pooling
+from .models import POOLING_ATTRIBUTE, pretrained_classifier, use_pooling
 from .runs import MODEL_SUBDIR
 from .text import model_text, text_form_of
 
@@ -115,7 +115,7 @@ def load_run_model(run_dir: str | Path):
     FileNotFoundError
         ``run_dir`` holds no saved model (the run failed or has not finished), or a damaged one.
     """
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
     folder = Path(run_dir) / MODEL_SUBDIR
     if not (folder / "config.json").is_file():
@@ -126,7 +126,7 @@ def load_run_model(run_dir: str | Path):
     from safetensors import SafetensorError
 
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(folder)
+        model, _ = pretrained_classifier(str(folder), new_head=False)
         model = use_pooling(model, getattr(model.config, POOLING_ATTRIBUTE, "cls"))
         tokenizer = AutoTokenizer.from_pretrained(folder)
     except (OSError, ValueError, RuntimeError, SafetensorError) as error:
