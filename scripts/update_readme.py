@@ -89,6 +89,9 @@ CALIBRATED = [("MPNet-base, phrases, 1 epoch", MPNET), ("MiniLM taught by MPNet"
 IDEAS_COMMAND = ("sst5-batch --models benchmarks/quality_ideas.txt --profile cpu --out runs/quality-ideas\n"
                  "python benchmarks/publish_runs.py runs/quality-ideas benchmarks/results/quality_ideas\n"
                  "python scripts/update_readme.py")
+LEVERS_COMMAND = ("sst5-batch --models benchmarks/levers.txt --profile cpu --out runs/levers\n"
+                  "python benchmarks/publish_runs.py runs/levers benchmarks/results/levers\n"
+                  "python scripts/update_readme.py")
 
 
 def _committed(rows: list) -> list:
@@ -166,11 +169,11 @@ def text_form_summary() -> str:
             f"{describe_comparison(accuracy, 'natural', 'treebank')}.\n")
 
 
-def ideas_section(folder: Path) -> str:
-    """The one-seed ideas against one epoch of the phrase recipe, or how to run them where none is committed yet."""
+def ideas_section(folder: Path, recipe: Path, command: str) -> str:
+    """One-seed ideas against the ``recipe``'s run of the same seed, or how to run them where none is committed."""
     if folder.is_dir():
-        return idea_report(folder, PHRASES_1EPOCH)
-    return f"No idea run is committed yet. To measure them:\n\n```bash\n{IDEAS_COMMAND}\n```\n"
+        return idea_report(folder, recipe)
+    return f"No run is committed in `{folder.relative_to(ROOT)}` yet. To measure it:\n\n```bash\n{command}\n```\n"
 
 
 def differences_section() -> str:
@@ -188,7 +191,8 @@ SECTIONS = {
     "quality-differences": differences_section,
     "quality-mpnet": lambda: quality_report(MPNET),
     "distillation": distillation_section,
-    "quality-ideas": lambda: ideas_section(RESULTS / "quality_ideas"),
+    "quality-ideas": lambda: ideas_section(RESULTS / "quality_ideas", PHRASES_1EPOCH, IDEAS_COMMAND),
+    "quality-levers": lambda: ideas_section(RESULTS / "levers", PHRASES, LEVERS_COMMAND),
     "text-form": text_form_section,
     "text-form-summary": text_form_summary,
     "calibration": lambda: calibration_table(CALIBRATED),

@@ -11,6 +11,7 @@ written from :func:`quality_report` (``scripts/update_readme.py``, from ``benchm
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from sst5.analysis import load_predictions
 from sst5.baselines import PUBLISHED
 from sst5.calibration import calibration_summary, expected_calibration_error
 from sst5.compare import ensemble_against_best, ensemble_sentences
+from sst5.config import RunConfig
 from sst5.runs import METRICS_FILE, PROB_COLUMNS, TIMES_FILE, collect_runs, read_json, run_details, run_scores
 from sst5.stats import (
     METRIC_NAMES,
@@ -208,8 +210,10 @@ def recipe_difference(recipe_a: Recipe, recipe_b: Recipe) -> str:
 
 
 def _changes(params: dict, reference: dict) -> str:
+    """The parameters ``params`` sets otherwise than ``reference`` (one a parameter added since takes its default)."""
     ignored = {"output_dir", "progress", "tracker"}
-    changed = {k: v for k, v in params.items() if k not in ignored and reference.get(k) != v}
+    defaults = {field.name: field.default for field in dataclasses.fields(RunConfig)}
+    changed = {k: v for k, v in params.items() if k not in ignored and reference.get(k, defaults.get(k)) != v}
     return ", ".join(f"`{k}={v}`" for k, v in sorted(changed.items())) or "nothing"
 
 
