@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))  # the lab (benchmarks/lab) is not 
 
 from lab.quality import (  # noqa: E402
     calibration_table,
+    ensemble_report,
     headline_table,
     idea_report,
     pair_comparisons,
@@ -196,6 +197,7 @@ SECTIONS = {
     "text-form": text_form_section,
     "text-form-summary": text_form_summary,
     "calibration": lambda: calibration_table(CALIBRATED),
+    "best-ensemble": lambda: ensemble_report(RESULTS),
     "schedule-study": lambda: study_report(load_study()),
 }
 #: Which page holds which sections.

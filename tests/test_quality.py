@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from lab.quality import (
     collect_seeds,
+    ensemble_search,
     idea_report,
     quality_report,
     quality_table,
@@ -16,7 +17,7 @@ from lab.quality import (
 
 from sst5.baselines import PUBLISHED
 from sst5.compare import ensemble_against_best
-from sst5.runs import PROB_COLUMNS, TIMES_FILE, reference_runs_dir, write_json
+from sst5.runs import PROB_COLUMNS, TIMES_FILE, collect_runs, reference_runs_dir, write_json
 
 #: The cpu profile's seeds, committed once in bf16 and once in float32.
 PRECISION_FOLDERS = {"bf16": reference_runs_dir() / "cpu_profile",
@@ -131,3 +132,22 @@ def test_two_recipes_are_compared_over_their_seeds_on_the_same_sentences(bf16_ru
     assert recipe_difference(("bf16", bf16_runs), float32) == statement  # the same runs, from their own folder
     with pytest.raises(ValueError, match="both hold"):
         recipe_difference(bf16, ("bf16 again", bf16_runs))
+
+
+def test_the_ensemble_search_chooses_on_validation_and_judges_once_on_test():
+    """Each step raises the ensemble's validation accuracy; the start is the best single run on validation; the
+    test sentences only judge the final ensemble against that best member."""
+    root = reference_runs_dir()
+    steps, result = ensemble_search(root)
+    assert steps["validation_accuracy"].is_monotonic_increasing and steps["validation_accuracy"].is_unique
+    validation = {}
+    for run in collect_runs(root)[0].query("split == 'validation' and level == 'sentence' and metric == 'accuracy'") \
+            .itertuples():
+        table = pd.read_parquet(root / run.run / "predictions.parquet")
+        if (table[table["split"] == "validation"]["is_root"]).any():
+            validation[run.run] = run.value
+    assert steps["added"].iloc[0] == max(validation, key=validation.get)
+    assert set(steps["added"]) <= set(validation)  # only runs whose validation predictions were kept
+    if result is not None:
+        assert result.best_member == steps["added"].iloc[0].rsplit("/", 1)[1]
+        assert result.members == [added.rsplit("/", 1)[1] for added in steps["added"]]

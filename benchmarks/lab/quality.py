@@ -21,7 +21,7 @@ import pandas as pd
 from sst5.analysis import load_predictions
 from sst5.baselines import PUBLISHED
 from sst5.calibration import calibration_summary, expected_calibration_error
-from sst5.compare import ensemble_against_best, ensemble_sentences
+from sst5.compare import EnsembleResult, ensemble_against_best, ensemble_sentences
 from sst5.config import RunConfig
 from sst5.runs import METRICS_FILE, PROB_COLUMNS, TIMES_FILE, collect_runs, read_json, run_details, run_scores
 from sst5.stats import (
@@ -33,7 +33,7 @@ from sst5.stats import (
     signed_points,
 )
 
-__all__ = ["TARGET", "collect_seeds", "quality_report", "quality_table",
+__all__ = ["TARGET", "collect_seeds", "quality_report", "quality_table", "ensemble_search", "ensemble_report",
            "headline_table", "pair_comparisons", "pair_report", "calibration_table", "recipe_difference", "idea_report"]
 
 #: The published figure the phrase recipe is measured against (test sentences, trained on phrases).
@@ -320,4 +320,70 @@ def calibration_table(recipes: Sequence[tuple[str, str | Path]]) -> str:
                               f"{100 * expected_calibration_error(labels, raw[PROB_COLUMNS].to_numpy()):.1f} → "
                               f"{100 * expected_calibration_error(labels, calibrated[PROB_COLUMNS].to_numpy()):.1f}",
                               "–"))
+    return "\n".join(lines) + "\n"
+
+
+def _validation_accuracy(runs: Sequence[Path]) -> float:
+    """Validation-sentence accuracy of one run, or of the runs' ensemble (averaged calibrated probabilities)."""
+    if len(runs) == 1:
+        table = load_predictions(runs[0], split="validation")
+        sentences = table[table["is_root"]]
+    else:
+        sentences = ensemble_sentences(runs, split="validation")
+    return float((sentences["label"] == sentences["predicted"]).mean())
+
+
+def ensemble_search(root: str | Path) -> tuple[pd.DataFrame, EnsembleResult | None]:
+    """The best ensemble of the finished runs under ``root``, chosen on validation only: greedy forward selection
+    (Caruana et al. 2004) over the runs that kept their validation predictions, starting from the best single run
+    and adding, each step, the run that most raises the ensemble's validation-sentence accuracy, until none does.
+    The result is then judged once on test against its best member (:func:`sst5.compare.ensemble_against_best`).
+
+    Returns
+    -------
+    steps : pandas.DataFrame
+        ``added`` (run), ``validation_accuracy`` of the ensemble so far, one row a step.
+    result : EnsembleResult or None
+        The chosen ensemble against its best member; None when no run raised the best one's validation accuracy.
+    """
+    root = Path(root)
+    runs, _ = collect_runs(root)
+    candidates = []
+    for run in run_details(runs)["run"]:
+        table = load_predictions(root / run, split=None)
+        if (table[table["split"] == "validation"]["is_root"]).any():  # kept its validation predictions
+            candidates.append(root / run)
+    alone = {run: _validation_accuracy([run]) for run in candidates}
+    chosen = [max(candidates, key=alone.get)]
+    steps = [(chosen[0], alone[chosen[0]])]
+    while remaining := [run for run in candidates if run not in chosen]:
+        score, run = max((_validation_accuracy([*chosen, run]), run) for run in remaining)
+        if score <= steps[-1][1]:
+            break
+        chosen.append(run)
+        steps.append((run, score))
+    table = pd.DataFrame([(run.relative_to(root).as_posix(), score) for run, score in steps],
+                         columns=["added", "validation_accuracy"])
+    if len(chosen) < 2:
+        return table, None
+    return table, ensemble_against_best(chosen, {run.name: alone[run] for run in chosen})
+
+
+def ensemble_report(root: str | Path, goal: float = 0.58) -> str:
+    """Markdown: the steps of :func:`ensemble_search`, then the chosen ensemble's test-sentence accuracy against
+    ``goal`` and against its best member, with the paired interval."""
+    steps, result = ensemble_search(root)
+    lines = [_row("step", "run added (chosen on validation)", "ensemble's validation accuracy %"),
+             _row("---", "---", "---")]
+    lines += [_row(i + 1, f"`{step.added}`", f"{100 * step.validation_accuracy:.1f}")
+              for i, step in enumerate(steps.itertuples())]
+    if result is None:
+        return "\n".join(lines) + ("\n\nNo run raised the best single run's validation accuracy: the best ensemble "
+                                   "is that run.\n")
+    accuracy = result.scores["accuracy"]
+    lines += ["", f"The ensemble of these {len(result.members)} runs (averaged probabilities, each at its fitted "
+              f"temperature) scores **{100 * accuracy:.1f} %** on the test sentences against the goal of "
+              f"{100 * goal:.1f} % ({'met' if accuracy >= goal else 'not met'}); against its best member "
+              f"(`{result.best_member}`, best on validation), on the same sentences: "
+              f"{describe_comparison(result.comparisons['accuracy'], 'ensemble', 'best member')}."]
     return "\n".join(lines) + "\n"
