@@ -61,8 +61,8 @@ SENTENCES = ("sentences, 3 epochs", RESULTS / "cpu_profile")
 HEADLINE = [
     ("MiniLM (22.7M), sentences, 3 epochs (`cpu` profile)", RESULTS / "cpu_profile"),
     ("MiniLM, distinct phrases, 3 epochs (`cpu-phrases`)", PHRASES),
-    ("MiniLM taught by MPNet (`teacher=mpnet`)", DISTILLATION),
-    ("MPNet-base (110M), distinct phrases, 1 epoch", MPNET),
+    ("MiniLM taught by MPNet (`cpu-distill`)", DISTILLATION),
+    ("MPNet-base (110M), distinct phrases, 1 epoch (`cpu-large`)", MPNET),
 ]
 #: The quality table's rows: what was run (with its command), the committed runs, the precision kept of them.
 QUALITY_RECIPES = [
@@ -73,8 +73,9 @@ QUALITY_RECIPES = [
      PHRASES_1EPOCH),
     ("distinct phrases, 3 epochs, batch 128, lr 1e-4 (`sst5-batch --models cpu-phrases --profile cpu`)",
      PHRASES),
-    ("the same, taught by MPNet (`sst5-batch --models benchmarks/distillation.txt --profile cpu`)", DISTILLATION),
-    ("MPNet-base, distinct phrases, 1 epoch, batch 128, lr 5e-5 (`benchmarks/quality_mpnet.txt`)", MPNET),
+    ("the same, taught by MPNet (`sst5-batch --models cpu-distill --profile cpu`)", DISTILLATION),
+    ("MPNet-base, distinct phrases, 1 epoch, batch 128, lr 5e-5 (`sst5-batch --models cpu-large --profile cpu`)",
+     MPNET),
 ]
 #: Recipes compared over their seeds on the same test sentences: (A, B), each (name, folder, precision).
 QUALITY_DIFFERENCES = [

@@ -20,6 +20,8 @@ from sst5.config import (
 )
 from sst5.models import read_model_list
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def test_profile_from_environment(monkeypatch):
     monkeypatch.setenv("SST5_PROFILE", "smoke")
@@ -77,6 +79,13 @@ def test_the_shipped_lists_are_the_listed_ones_and_the_phrase_recipe_plans_its_s
     specs = plan_runs(read_model_list("cpu-phrases"), {}, "cpu")
     assert [spec.params["seed"] for spec in specs] == [42, 1, 2] and len({spec.name for spec in specs}) == 3
     assert all(spec.params["train_on"] == "distinct_phrases" for spec in specs)
+
+
+@pytest.mark.parametrize("shipped, measured", [("cpu-distill", "distillation.txt"),
+                                               ("cpu-large", "quality_mpnet.txt")])
+def test_the_shipped_lists_are_the_recipes_the_results_page_measured(shipped, measured):
+    """A shipped list promises what its committed runs measured: the same entries as the benchmark list they ran."""
+    assert read_model_list(shipped) == read_model_list(ROOT / "benchmarks" / measured)
 
 
 def test_gpu_list_covers_the_bert_family():

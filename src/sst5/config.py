@@ -83,7 +83,7 @@ LOWER_IS_BETTER = frozenset({"loss", "mean_abs_distance"})
 #: Notebook 01's TF-IDF baseline, as picked on validation sentences by ``benchmarks/tune_tfidf.py``
 #: (see :func:`sst5.baselines.tune_tfidf`).
 #: The model lists the package ships (``src/sst5/model_lists/<name>.txt``), named by their profile.
-MODEL_LISTS: tuple[str, ...] = ("smoke", "cpu", "cpu-phrases", "cpu-large", "gpu")
+MODEL_LISTS: tuple[str, ...] = ("smoke", "cpu", "cpu-phrases", "cpu-distill", "cpu-large", "gpu")
 TFIDF_SETTINGS = {"C": 4.0, "class_weight": None, "char_ngrams": True}
 #: Experiment trackers (the Trainer's ``report_to`` names); ClearML runs offline without a server.
 TRACKERS = ("clearml", "tensorboard", "wandb", "none")
