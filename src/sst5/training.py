@@ -329,8 +329,8 @@ def layer_rate_scales(model, decay: float) -> dict[str, float]:
     Raises
     ------
     ValueError
-        A LoRA-wrapped model (its adapters are the only weights that train; decay their layers' rates is not
-        supported).
+        A LoRA-wrapped model: its adapters are the only weights that train, and decaying their rates by layer is
+        not supported.
     """
     if hasattr(model, "peft_config"):
         raise ValueError("layer_decay < 1 with use_lora=True is not supported: LoRA trains only its adapters; "
