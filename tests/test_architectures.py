@@ -1,5 +1,5 @@
 """Every architecture family of the gpu list: LoRA targets, what may be newly initialised when a checkpoint
-loads, pruned checkpoints, non-finite losses, and planning when the Hub cannot tell a model's size."""
+loads, non-finite losses, and planning when the Hub cannot tell a model's size."""
 
 import dataclasses
 import json
@@ -15,7 +15,7 @@ from sst5 import batch as batch_module
 from sst5.analysis import token_attributions
 from sst5.batch import disk_needed, disk_warning, parse_assignments, plan_runs
 from sst5.config import resolve_config
-from sst5.models import LORA_TARGET_MODULES, add_lora, head_modules, load_classifier, read_model_list
+from sst5.models import LORA_TARGET_MODULES, add_lora, head_modules, load_classifier
 from sst5.training import build_trainer, prepare_splits, tokenize_splits
 
 from .local_hub import TINY
@@ -98,20 +98,6 @@ def test_a_checkpoint_head_of_another_size_and_a_missing_pooler_are_new(tiny_mod
                        weights["bert.encoder.layer.0.output.dense.weight"])
 
 
-def test_a_checkpoint_with_pruned_heads_is_refused_with_the_reason(tiny_model_dir, tmp_path):
-    folder, _ = _copy_model(tiny_model_dir, tmp_path / "pruned")
-    config = json.loads((folder / "config.json").read_text())
-    config["pruned_heads"] = {"0": [1], "1": [0]}
-    (folder / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ValueError, match="2 pruned attention heads.*unpruned model"):
-        load_classifier(str(folder))
-
-
-def test_the_gpu_list_holds_no_pruned_checkpoint():
-    assert not any("d37-hybrid" in entry for entry in read_model_list("gpu"))
-
-
-@pytest.mark.slow
 def test_a_non_finite_loss_fails_the_run_naming_the_step_and_what_to_try(tmp_path, sst_source):
     cfg = resolve_config("smoke", epochs=1, schedule="random", max_sentences=64, tracker="none", progress=False,
                          output_dir=str(tmp_path / "nan"))
