@@ -211,7 +211,7 @@ def recipe_difference(recipe_a: Recipe, recipe_b: Recipe) -> str:
 
 def _changes(params: dict, reference: dict) -> str:
     """The parameters ``params`` sets otherwise than ``reference`` (one a parameter added since takes its default)."""
-    ignored = {"output_dir", "progress", "tracker"}
+    ignored = {"output_dir", "progress", "tracker"} | ({"split_file"} if params.get("split") != "custom" else set())
     defaults = {field.name: field.default for field in dataclasses.fields(RunConfig)}
     changed = {k: v for k, v in params.items() if k not in ignored and reference.get(k, defaults.get(k)) != v}
     return ", ".join(f"`{k}={v}`" for k, v in sorted(changed.items())) or "nothing"
