@@ -42,6 +42,7 @@ PHRASES = RESULTS / "quality_phrases"  # the shipped list cpu-phrases
 PHRASES_1EPOCH = RESULTS / "quality_phrases_1epoch"
 MPNET = RESULTS / "quality_mpnet"
 DISTILLATION = RESULTS / "distillation"
+DISTILLATION_SCREEN = RESULTS / "distillation_screen"
 BASELINES = RESULTS / "baselines"
 #: What each notebook teaches (the front page's table; the badges follow sst5.config.REPO_SLUG).
 NOTEBOOK_TOPICS = {
@@ -93,6 +94,10 @@ IDEAS_COMMAND = ("sst5-batch --models benchmarks/quality_ideas.txt --profile cpu
                  "python scripts/update_readme.py")
 LEVERS_COMMAND = ("sst5-batch --models benchmarks/levers.txt --profile cpu --out runs/levers\n"
                   "python benchmarks/publish_runs.py runs/levers benchmarks/results/levers\n"
+                  "python scripts/update_readme.py")
+SCREEN_COMMAND = ("sst5-batch --models benchmarks/distillation_screen.txt --profile cpu "
+                  "--out runs/distillation-screen\n"
+                  "python benchmarks/publish_runs.py runs/distillation-screen benchmarks/results/distillation_screen\n"
                   "python scripts/update_readme.py")
 
 
@@ -173,9 +178,7 @@ def text_form_summary() -> str:
 
 def ideas_section(folder: Path, recipe: Path, command: str) -> str:
     """One-seed ideas against the ``recipe``'s run of the same seed, or how to run them where none is committed."""
-    if folder.is_dir():
-        return idea_report(folder, recipe)
-    return f"No run is committed in `{folder.relative_to(ROOT)}` yet. To measure it:\n\n```bash\n{command}\n```\n"
+    return idea_report(folder, recipe) if folder.is_dir() else pending(folder, command)
 
 
 def differences_section() -> str:
@@ -193,6 +196,7 @@ SECTIONS = {
     "quality-differences": differences_section,
     "quality-mpnet": lambda: quality_report(MPNET),
     "distillation": distillation_section,
+    "distillation-screen": lambda: ideas_section(DISTILLATION_SCREEN, DISTILLATION, SCREEN_COMMAND),
     "quality-ideas": lambda: ideas_section(RESULTS / "quality_ideas", PHRASES_1EPOCH, IDEAS_COMMAND),
     "quality-levers": lambda: ideas_section(RESULTS / "levers", PHRASES, LEVERS_COMMAND),
     "text-form": text_form_section,
