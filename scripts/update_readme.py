@@ -43,6 +43,7 @@ PHRASES_1EPOCH = RESULTS / "quality_phrases_1epoch"
 MPNET = RESULTS / "quality_mpnet"
 DISTILLATION = RESULTS / "distillation"
 DISTILLATION_SCREEN = RESULTS / "distillation_screen"
+DISTILLATION_SOFT = RESULTS / "distillation_soft"
 BASELINES = RESULTS / "baselines"
 #: What each notebook teaches (the front page's table; the badges follow sst5.config.REPO_SLUG).
 NOTEBOOK_TOPICS = {
@@ -75,6 +76,8 @@ QUALITY_RECIPES = [
     ("distinct phrases, 3 epochs, batch 128, lr 1e-4 (`sst5-batch --models cpu-phrases --profile cpu`)",
      PHRASES),
     ("the same, taught by MPNet (`sst5-batch --models cpu-distill --profile cpu`)", DISTILLATION),
+    ("the same, 0.9 of the loss the teacher's own distribution (`benchmarks/distillation_soft.txt`)",
+     DISTILLATION_SOFT),
     ("MPNet-base, distinct phrases, 1 epoch, batch 128, lr 5e-5 (`sst5-batch --models cpu-large --profile cpu`)",
      MPNET),
 ]
@@ -85,9 +88,11 @@ QUALITY_DIFFERENCES = [
     (("phrases, 3 epochs", PHRASES), SENTENCES),
     (("bf16", RESULTS / "cpu_profile"), ("float32", RESULTS / "cpu_profile_float32")),
     (("taught by MPNet", DISTILLATION), ("phrases, 3 epochs", PHRASES)),
+    (("mostly the teacher", DISTILLATION_SOFT), ("taught by MPNet", DISTILLATION)),
 ]
 #: Runs whose validation predictions were kept, so that a temperature can be fitted: (name, folder).
 CALIBRATED = [("MPNet-base, phrases, 1 epoch", MPNET), ("MiniLM taught by MPNet", DISTILLATION),
+              ("MiniLM taught mostly by MPNet, T 1", DISTILLATION_SOFT),
               ("MiniLM, sentences, 3 epochs (both text forms)", RESULTS / "text_form")]
 IDEAS_COMMAND = ("sst5-batch --models benchmarks/quality_ideas.txt --profile cpu --out runs/quality-ideas\n"
                  "python benchmarks/publish_runs.py runs/quality-ideas benchmarks/results/quality_ideas\n"
@@ -145,14 +150,16 @@ def pending(folder: Path, command: str) -> str:
     return f"No run is committed in `{folder.relative_to(ROOT)}` yet. To measure it:\n\n```bash\n{command}\n```\n"
 
 
-def distillation_section() -> str:
-    if not _committed([("", DISTILLATION)]):
-        return pending(DISTILLATION, "sst5-batch --models benchmarks/distillation.txt --profile cpu --out "
-                       "runs/distillation\npython benchmarks/publish_runs.py runs/distillation "
-                       "benchmarks/results/distillation")
-    difference = recipe_difference(("taught by MPNet", DISTILLATION), ("the recipe alone", PHRASES))
-    return (quality_report(DISTILLATION) + "\nAgainst the recipe alone (its three seeds; two-level bootstrap over "
-            f"seeds and sentences, Welch's p): {difference}\n")
+def distillation_section(folder: Path, name: str, against: list) -> str:
+    """The distilled students in ``folder`` over their seeds, against each recipe of ``against`` ((name, folder)),
+    or how to run them where none is committed."""
+    if not _committed([("", folder)]):
+        batch = f"runs/{folder.name.replace('_', '-')}"
+        return pending(folder, f"sst5-batch --models benchmarks/{folder.name}.txt --profile cpu --out {batch}\n"
+                       f"python benchmarks/publish_runs.py {batch} {folder.relative_to(ROOT)}")
+    differences = "".join(f"- {recipe_difference((name, folder), other)}\n" for other in against)
+    return (quality_report(folder) + "\nAgainst the other recipes (their three seeds; two-level bootstrap over "
+            f"seeds and sentences, Welch's p):\n\n{differences}")
 
 
 def _text_form_runs() -> dict[str, Path]:
@@ -195,13 +202,15 @@ SECTIONS = {
     "quality-phrases-1epoch": lambda: quality_report(PHRASES_1EPOCH),
     "quality-differences": differences_section,
     "quality-mpnet": lambda: quality_report(MPNET),
-    "distillation": distillation_section,
+    "distillation": lambda: distillation_section(DISTILLATION, "taught by MPNet", [("the recipe alone", PHRASES)]),
+    "distillation-soft": lambda: distillation_section(DISTILLATION_SOFT, "mostly the teacher, T 1", [
+        ("the recipe alone", PHRASES), ("half the teacher, T 2", DISTILLATION)]),
     "distillation-screen": lambda: ideas_section(DISTILLATION_SCREEN, DISTILLATION, SCREEN_COMMAND),
     "quality-ideas": lambda: ideas_section(RESULTS / "quality_ideas", PHRASES_1EPOCH, IDEAS_COMMAND),
     "quality-levers": lambda: ideas_section(RESULTS / "levers", PHRASES, LEVERS_COMMAND),
     "text-form": text_form_section,
     "text-form-summary": text_form_summary,
-    "calibration": lambda: calibration_table(CALIBRATED),
+    "calibration": lambda: calibration_table(_committed(CALIBRATED)),
     "best-ensemble": lambda: ensemble_report(RESULTS),
     "schedule-study": lambda: study_report(load_study()),
 }
