@@ -162,6 +162,13 @@ def distillation_section(folder: Path, name: str, against: list) -> str:
             f"seeds and sentences, Welch's p):\n\n{differences}")
 
 
+def teacher_confidence() -> str:
+    """How sure the teacher is of the phrases it trained on: its mean top probability over them."""
+    probabilities = pd.read_parquet(DISTILLATION / "teacher_mpnet.parquet")
+    return (f"The teacher's mean top probability over its {len(probabilities):,} training phrases: "
+            f"{probabilities.max(axis=1).mean():.2f}.\n")
+
+
 def _text_form_runs() -> dict[str, Path]:
     return {read_json(run / METRICS_FILE)["params"].get("text_form", "treebank"): run
             for run in find_runs(RESULTS / "text_form", depth=1)}
@@ -205,6 +212,7 @@ SECTIONS = {
     "distillation": lambda: distillation_section(DISTILLATION, "taught by MPNet", [("the recipe alone", PHRASES)]),
     "distillation-soft": lambda: distillation_section(DISTILLATION_SOFT, "mostly the teacher, T 1", [
         ("the recipe alone", PHRASES), ("half the teacher, T 2", DISTILLATION)]),
+    "teacher-confidence": teacher_confidence,
     "distillation-screen": lambda: ideas_section(DISTILLATION_SCREEN, DISTILLATION, SCREEN_COMMAND),
     "quality-ideas": lambda: ideas_section(RESULTS / "quality_ideas", PHRASES_1EPOCH, IDEAS_COMMAND),
     "quality-levers": lambda: ideas_section(RESULTS / "levers", PHRASES, LEVERS_COMMAND),
