@@ -94,16 +94,14 @@ QUALITY_DIFFERENCES = [
 CALIBRATED = [("MPNet-base, phrases, 1 epoch", MPNET), ("MiniLM taught by MPNet", DISTILLATION),
               ("MiniLM taught mostly by MPNet, T 1", DISTILLATION_SOFT),
               ("MiniLM, sentences, 3 epochs (both text forms)", RESULTS / "text_form")]
-IDEAS_COMMAND = ("sst5-batch --models benchmarks/quality_ideas.txt --profile cpu --out runs/quality-ideas\n"
-                 "python benchmarks/publish_runs.py runs/quality-ideas benchmarks/results/quality_ideas\n"
-                 "python scripts/update_readme.py")
-LEVERS_COMMAND = ("sst5-batch --models benchmarks/levers.txt --profile cpu --out runs/levers\n"
-                  "python benchmarks/publish_runs.py runs/levers benchmarks/results/levers\n"
-                  "python scripts/update_readme.py")
-SCREEN_COMMAND = ("sst5-batch --models benchmarks/distillation_screen.txt --profile cpu "
-                  "--out runs/distillation-screen\n"
-                  "python benchmarks/publish_runs.py runs/distillation-screen benchmarks/results/distillation_screen\n"
-                  "python scripts/update_readme.py")
+
+
+def measure_command(folder: Path) -> str:
+    """The commands that run the list named for the results ``folder`` (``benchmarks/<name>.txt``) into
+    ``runs/<name with hyphens>`` and publish its runs to ``folder``."""
+    models, batch = f"benchmarks/{folder.name}.txt", f"runs/{folder.name.replace('_', '-')}"
+    return (f"sst5-batch --models {models} --profile cpu --out {batch}\n"
+            f"python benchmarks/publish_runs.py {batch} {folder.relative_to(ROOT)}\npython scripts/update_readme.py")
 
 
 def _committed(rows: list) -> list:
@@ -146,7 +144,9 @@ def leakage_section() -> str:
     return "\n".join(lines).replace("+-", "−") + "\n"
 
 
-def pending(folder: Path, command: str) -> str:
+def pending(folder: Path) -> str:
+    """Where ``folder`` has no runs yet: how to measure them."""
+    command = measure_command(folder)
     return f"No run is committed in `{folder.relative_to(ROOT)}` yet. To measure it:\n\n```bash\n{command}\n```\n"
 
 
@@ -154,9 +154,7 @@ def distillation_section(folder: Path, name: str, against: list) -> str:
     """The distilled students in ``folder`` over their seeds, against each recipe of ``against`` ((name, folder)),
     or how to run them where none is committed."""
     if not _committed([("", folder)]):
-        batch = f"runs/{folder.name.replace('_', '-')}"
-        return pending(folder, f"sst5-batch --models benchmarks/{folder.name}.txt --profile cpu --out {batch}\n"
-                       f"python benchmarks/publish_runs.py {batch} {folder.relative_to(ROOT)}")
+        return pending(folder)
     differences = "".join(f"- {recipe_difference((name, folder), other)}\n" for other in against)
     return (quality_report(folder) + "\nAgainst the other recipes (their three seeds; two-level bootstrap over "
             f"seeds and sentences, Welch's p):\n\n{differences}")
@@ -190,9 +188,9 @@ def text_form_summary() -> str:
             f"{describe_comparison(accuracy, 'natural', 'treebank')}.\n")
 
 
-def ideas_section(folder: Path, recipe: Path, command: str) -> str:
+def ideas_section(folder: Path, recipe: Path) -> str:
     """One-seed ideas against the ``recipe``'s run of the same seed, or how to run them where none is committed."""
-    return idea_report(folder, recipe) if folder.is_dir() else pending(folder, command)
+    return idea_report(folder, recipe) if folder.is_dir() else pending(folder)
 
 
 def differences_section() -> str:
@@ -213,9 +211,9 @@ SECTIONS = {
     "distillation-soft": lambda: distillation_section(DISTILLATION_SOFT, "mostly the teacher, T 1", [
         ("the recipe alone", PHRASES), ("half the teacher, T 2", DISTILLATION)]),
     "teacher-confidence": teacher_confidence,
-    "distillation-screen": lambda: ideas_section(DISTILLATION_SCREEN, DISTILLATION, SCREEN_COMMAND),
-    "quality-ideas": lambda: ideas_section(RESULTS / "quality_ideas", PHRASES_1EPOCH, IDEAS_COMMAND),
-    "quality-levers": lambda: ideas_section(RESULTS / "levers", PHRASES, LEVERS_COMMAND),
+    "distillation-screen": lambda: ideas_section(DISTILLATION_SCREEN, DISTILLATION),
+    "quality-ideas": lambda: ideas_section(RESULTS / "quality_ideas", PHRASES_1EPOCH),
+    "quality-levers": lambda: ideas_section(RESULTS / "levers", PHRASES),
     "text-form": text_form_section,
     "text-form-summary": text_form_summary,
     "calibration": lambda: calibration_table(_committed(CALIBRATED)),
