@@ -106,6 +106,9 @@ def test_an_idea_is_compared_with_the_recipe_run_of_its_seed(bf16_runs, tmp_path
     assert "| `mixed_precision=True` | 42 |" in report
     assert f"{difference:+.1f} points".replace("-", "−") in report and "p = " in report
     assert f"spread by {100 * recipes['accuracy'].std():.1f} points" in report
+    # The score an idea is taken further on: validation, on the metric that picked its checkpoint.
+    pick = f"{100 * ideas['validation_pick'].iloc[0]:.1f} vs {100 * recipes.loc[42, 'validation_pick']:.1f}"
+    assert f"| {pick} (macro-F1) |" in report
     shutil.rmtree(recipe / recipes.loc[42, "run"])
     with pytest.raises(ValueError, match="seed 42"):
         idea_report(idea, recipe)

@@ -229,8 +229,8 @@ def idea_report(ideas: str | Path, recipe: str | Path) -> str:
     """
     ideas, recipe = Path(ideas), Path(recipe)
     tried, reference = collect_seeds(ideas), collect_seeds(recipe).set_index("seed")
-    lines = ["| what changed | seed | accuracy | macro-F1 | idea − recipe, accuracy | idea − recipe, macro-F1 |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| what changed | seed | accuracy | macro-F1 | idea − recipe, accuracy | idea − recipe, macro-F1 "
+             "| validation, idea vs recipe |", "|---|---|---|---|---|---|---|"]
     for idea in tried.itertuples():
         if idea.seed not in reference.index:
             raise ValueError(f"idea {idea.run} has seed {idea.seed}, which {recipe} has no run of; run the recipe "
@@ -243,12 +243,16 @@ def idea_report(ideas: str | Path, recipe: str | Path) -> str:
             comparison = compare_runs(labels, sentences[idea.run].to_numpy(), sentences[base].to_numpy(), metric)
             differences.append(describe_difference(comparison))
         params = read_json(ideas / idea.run / METRICS_FILE)["params"]
+        validation = (f"{100 * idea.validation_pick:.1f} vs {100 * reference.loc[idea.seed, 'validation_pick']:.1f} "
+                      f"({METRIC_NAMES.get(idea.picked_on, idea.picked_on)})")
         lines.append(f"| {_changes(params, read_json(recipe / base / METRICS_FILE)['params'])} | {idea.seed} | "
-                     f"{100 * idea.accuracy:.1f} | {100 * idea.macro_f1:.1f} | {differences[0]} | {differences[1]} |")
+                     f"{100 * idea.accuracy:.1f} | {100 * idea.macro_f1:.1f} | {differences[0]} | {differences[1]} | "
+                     f"{validation} |")
     spread = 100 * reference["accuracy"].std()
     lines += ["", f"One seed a side: the recipe's {len(reference)} seeds spread by {spread:.1f} points of accuracy "
               "(sd), which these intervals (test sentences resampled) leave out; a difference inside about twice "
-              "that spread is not evidence either way until the idea has as many seeds."]
+              "that spread is not evidence either way until the idea has as many seeds. An idea is taken further on "
+              "its validation score (the metric its checkpoint was picked on), never on the test columns."]
     return "\n".join(lines) + "\n"
 
 
