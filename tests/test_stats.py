@@ -119,6 +119,11 @@ def test_the_comparison_in_words():
         "accuracy: A − B = +1.2 points [−0.3, +2.6], p = 0.11: not significant at 5 %")
     assert describe_comparison(Comparison("macro_f1", -0.02, -0.035, -0.004, 0.95), "stratified", "random") == (
         "macro-F1: stratified − random = −2.0 points [−3.5, −0.4]: significant at 5 %")
+    # every test shown must agree; where they do not, the sentence says which one holds it back
+    assert describe_comparison(Comparison("accuracy", 0.012, -0.001, 0.026, 0.95, 0.02)).endswith(
+        "p = 0.02: not significant at 5 % (p is below it, but the interval includes 0)")
+    assert describe_comparison(Comparison("accuracy", 0.012, 0.001, 0.026, 0.95, 0.2)).endswith(
+        "p = 0.2: not significant at 5 % (the interval excludes 0, but p is not below it)")
     single = compare_runs(Y, Y, np.where(RNG.random(400) < 0.5, Y, (Y + 1) % 5), n_resamples=500)
     assert single.p_value < 1e-10 and describe_comparison(single).endswith("significant at 5 %")
 

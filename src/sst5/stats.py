@@ -290,7 +290,12 @@ def describe_difference(comparison: Comparison, alpha: float = 0.05) -> str:
     if comparison.p_value is not None:
         text += f", p = {comparison.p_value:.2g}"
     verdict = "significant" if comparison.significant(alpha) else "not significant"
-    return f"{text}: {verdict} at {100 * alpha:g} %"
+    text = f"{text}: {verdict} at {100 * alpha:g} %"
+    beyond = comparison.low > 0 or comparison.high < 0
+    if comparison.p_value is not None and beyond != (comparison.p_value < alpha):  # the tests disagree: say which
+        text += (" (p is below it, but the interval includes 0)" if not beyond
+                 else " (the interval excludes 0, but p is not below it)")
+    return text
 
 
 def describe_comparison(comparison: Comparison, a: str = "A", b: str = "B", alpha: float = 0.05) -> str:
