@@ -188,9 +188,11 @@ def text_form_summary() -> str:
             f"{describe_comparison(accuracy, 'natural', 'treebank')}.\n")
 
 
-def ideas_section(folder: Path, recipe: Path) -> str:
-    """One-seed ideas against the ``recipe``'s run of the same seed, or how to run them where none is committed."""
-    return idea_report(folder, recipe) if folder.is_dir() else pending(folder)
+def ideas_section(folder: Path, recipe: Path, also: tuple[tuple[Path, int], ...] = ()) -> str:
+    """One-seed ideas against the ``recipe``'s run of the same seed (with ``also``'s (folder, seed) runs where
+    committed), or how to run them where none is committed."""
+    also = tuple((other, seed) for other, seed in also if other.is_dir())
+    return idea_report(folder, recipe, also) if folder.is_dir() else pending(folder)
 
 
 def differences_section() -> str:
@@ -211,7 +213,8 @@ SECTIONS = {
     "distillation-soft": lambda: distillation_section(DISTILLATION_SOFT, "mostly the teacher, T 1", [
         ("the recipe alone", PHRASES), ("half the teacher, T 2", DISTILLATION)]),
     "teacher-confidence": teacher_confidence,
-    "distillation-screen": lambda: ideas_section(DISTILLATION_SCREEN, DISTILLATION),
+    # the screen's temperature-1 run is committed once, with its other seeds
+    "distillation-screen": lambda: ideas_section(DISTILLATION_SCREEN, DISTILLATION, also=((DISTILLATION_SOFT, 42),)),
     "quality-ideas": lambda: ideas_section(RESULTS / "quality_ideas", PHRASES_1EPOCH),
     "quality-levers": lambda: ideas_section(RESULTS / "levers", PHRASES),
     "text-form": text_form_section,

@@ -109,6 +109,9 @@ def test_an_idea_is_compared_with_the_recipe_run_of_its_seed(bf16_runs, tmp_path
     # The score an idea is taken further on: validation, on the metric that picked its checkpoint.
     pick = f"{100 * ideas['validation_pick'].iloc[0]:.1f} vs {100 * recipes.loc[42, 'validation_pick']:.1f}"
     assert f"| {pick} (macro-F1) |" in report
+    # A screened run committed with its other seeds elsewhere joins the table from there, that seed only.
+    with_also = idea_report(idea, recipe, also=[(bf16_runs, 1)])
+    assert "| `mixed_precision=True` | 1 |" in with_also and with_also.count("`mixed_precision=True`") == 2
     shutil.rmtree(recipe / recipes.loc[42, "run"])
     with pytest.raises(ValueError, match="seed 42"):
         idea_report(idea, recipe)

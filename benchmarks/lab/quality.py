@@ -217,10 +217,11 @@ def _changes(params: dict, reference: dict) -> str:
     return ", ".join(f"`{k}={v}`" for k, v in sorted(changed.items())) or "nothing"
 
 
-def idea_report(ideas: str | Path, recipe: str | Path) -> str:
+def idea_report(ideas: str | Path, recipe: str | Path, also: Sequence[tuple[str | Path, int]] = ()) -> str:
     """Markdown: each finished run in ``ideas`` against the run of ``recipe`` with the same seed, on the same
     test sentences (:func:`sst5.stats.compare_runs`: paired bootstrap, McNemar's exact p for accuracy), with what
     it changed and the recipe's seed-to-seed spread for scale (one seed a side leaves that spread out).
+    ``also`` adds (folder, seed) runs of the screen that are committed with their other seeds elsewhere.
 
     Raises
     ------
@@ -228,7 +229,11 @@ def idea_report(ideas: str | Path, recipe: str | Path) -> str:
         An idea's seed has no run in ``recipe``.
     """
     ideas, recipe = Path(ideas), Path(recipe)
-    tried, reference = collect_seeds(ideas), collect_seeds(recipe).set_index("seed")
+    reference = collect_seeds(recipe).set_index("seed")
+    tried = pd.concat([collect_seeds(ideas).assign(folder=ideas)] + [
+        collect_seeds(folder).loc[lambda runs, seed=seed: runs["seed"] == seed].assign(folder=Path(folder))
+        for folder, seed in also],
+        ignore_index=True)
     lines = ["| what changed | seed | accuracy | macro-F1 | idea − recipe, accuracy | idea − recipe, macro-F1 "
              "| validation, idea vs recipe |", "|---|---|---|---|---|---|---|"]
     for idea in tried.itertuples():
@@ -236,13 +241,13 @@ def idea_report(ideas: str | Path, recipe: str | Path) -> str:
             raise ValueError(f"idea {idea.run} has seed {idea.seed}, which {recipe} has no run of; run the recipe "
                              "with that seed first")
         base = reference.loc[idea.seed, "run"]
-        sentences = ensemble_sentences([ideas / idea.run, recipe / base])
+        sentences = ensemble_sentences([idea.folder / idea.run, recipe / base])
         labels = sentences["label"].to_numpy()
         differences = []
         for metric in ("accuracy", "macro_f1"):
             comparison = compare_runs(labels, sentences[idea.run].to_numpy(), sentences[base].to_numpy(), metric)
             differences.append(describe_difference(comparison))
-        params = read_json(ideas / idea.run / METRICS_FILE)["params"]
+        params = read_json(idea.folder / idea.run / METRICS_FILE)["params"]
         validation = (f"{100 * idea.validation_pick:.1f} vs {100 * reference.loc[idea.seed, 'validation_pick']:.1f} "
                       f"({METRIC_NAMES.get(idea.picked_on, idea.picked_on)})")
         lines.append(f"| {_changes(params, read_json(recipe / base / METRICS_FILE)['params'])} | {idea.seed} | "
