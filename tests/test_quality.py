@@ -125,6 +125,8 @@ def test_the_quality_table_keeps_a_precision_and_lists_the_literature_with_its_p
         row = next(line for line in table.splitlines() if line.startswith(f"| sentences, {precision} |"))
         assert f"**{100 * np.mean(accuracy):.1f} ± {100 * np.std(accuracy, ddof=1):.1f}**" in row
         assert row.count("; " + precision) == 1 and "| 1, 2, 42 |" in row
+        picked = collect_seeds(PRECISION_FOLDERS[precision])["validation_pick"].mean()
+        assert f"| {100 * picked:.1f} (macro-F1) |" in row  # what a recipe is chosen on: validation
     assert all(f"| {model} | {protocol} |" in table for model, protocol in PUBLISHED[["model", "protocol"]].values)
 
 
