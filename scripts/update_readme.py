@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))  # the lab (benchmarks/lab) is not 
 
 from lab.quality import (  # noqa: E402
     calibration_table,
+    collect_seeds,
     ensemble_report,
     headline_table,
     idea_report,
@@ -28,6 +29,7 @@ from lab.quality import (  # noqa: E402
     quality_report,
     quality_table,
     recipe_difference,
+    validation_score,
 )
 
 from sst5.course import COURSE_NOTEBOOKS, colab_url  # noqa: E402
@@ -156,8 +158,11 @@ def distillation_section(folder: Path, name: str, against: list) -> str:
     if not _committed([("", folder)]):
         return pending(folder)
     differences = "".join(f"- {recipe_difference((name, folder), other)}\n" for other in against)
+    validation = "; ".join(f"{what} {validation_score(collect_seeds(runs))}"
+                           for what, runs in [(name, folder), *against])
     return (quality_report(folder) + "\nAgainst the other recipes (their three seeds; two-level bootstrap over "
-            f"seeds and sentences, Welch's p):\n\n{differences}")
+            f"seeds and sentences, Welch's p):\n\n{differences}\nOn validation, what picks a recipe (the seeds' "
+            f"mean): {validation}.\n")
 
 
 def teacher_confidence() -> str:

@@ -180,15 +180,16 @@ def quality_table(recipes: Sequence[Recipe]) -> str:
         ensemble_accuracy = "–" if ensemble is None else f"{100 * ensemble.scores['accuracy']:.1f}"
         lines.append(_row(what, ", ".join(map(str, seeds["seed"])),
                           f"**{_mean_sd(seeds, 'accuracy')}** [{100 * low:.1f}, {100 * high:.1f}]",
-                          _mean_sd(seeds, "macro_f1"), ensemble_accuracy, _validation(seeds),
+                          _mean_sd(seeds, "macro_f1"), ensemble_accuracy, validation_score(seeds),
                           f"{summary['cpu']}; {summary['precision']}", _minutes(seeds["train_seconds"].median())))
     lines += ["", _row("published (as reported)", "protocol", "accuracy"), _row(*["---"] * 3)]
     lines += [_row(r.model, r.protocol, f"{r.sentence_accuracy:.1f}") for r in PUBLISHED.itertuples()]
     return "\n".join(lines) + "\n"
 
 
-def _validation(seeds: pd.DataFrame) -> str:
-    """The seeds' mean validation score on the metric their checkpoints were picked on: ``"52.4 (macro-F1)"``."""
+def validation_score(seeds: pd.DataFrame) -> str:
+    """The seeds' (:func:`collect_seeds`) mean validation score on the metric their checkpoints were picked on,
+    what a recipe is chosen on: ``"52.4 (macro-F1)"``."""
     metrics = ", ".join(METRIC_NAMES.get(metric, metric) for metric in seeds["picked_on"].unique())
     return f"{100 * seeds['validation_pick'].mean():.1f} ({metrics})"
 
