@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,8 +18,10 @@ from lab.quality import (
 
 from sst5.baselines import PUBLISHED
 from sst5.compare import ensemble_against_best
+from sst5.models import read_model_list
 from sst5.runs import PROB_COLUMNS, TIMES_FILE, collect_runs, reference_runs_dir, write_json
 
+ROOT = Path(__file__).resolve().parents[1]
 #: The cpu profile's seeds, committed once in bf16 and once in float32.
 PRECISION_FOLDERS = {"bf16": reference_runs_dir() / "cpu_profile",
                      "float32": reference_runs_dir() / "cpu_profile_float32"}
@@ -159,3 +162,13 @@ def test_the_ensemble_search_chooses_on_validation_and_judges_once_on_test():
     if result is not None:
         assert result.best_member == steps["added"].iloc[0].rsplit("/", 1)[1]
         assert result.members == [added.rsplit("/", 1)[1] for added in steps["added"]]
+
+
+def test_the_shipped_distillation_list_is_the_recipe_validation_picks():
+    """Defaults follow the evidence, read where the protocol reads it: of the distillation recipes measured over
+    three seeds (each committed folder ran the benchmark list of its name), cpu-distill ships the one with the
+    highest mean validation score, whatever the test columns say."""
+    folders = [reference_runs_dir() / name for name in ("distillation", "distillation_soft")]
+    picked = max(folders, key=lambda folder: collect_seeds(folder)["validation_pick"].mean())
+    assert all(len(collect_seeds(folder)) == 3 for folder in folders)
+    assert read_model_list("cpu-distill") == read_model_list(ROOT / "benchmarks" / f"{picked.name}.txt")
