@@ -165,6 +165,21 @@ def test_cli_dry_run_empty_list_byte_order_mark_and_parameter_help(tmp_path, cap
     assert code == 0 and [line.split(":")[0] for line in listed.splitlines()] == list(RUN_PARAMETERS)
 
 
+def test_a_param_that_a_list_line_sets_otherwise_is_refused_not_ignored(tmp_path, capsys):
+    # `sst5-batch --models cpu-large --param seed=1` once trained seed 42 again: the line's seed=42 won silently.
+    listed = tmp_path / "seeds.txt"
+    listed.write_text("tiny-bert seed=42\ntiny-bert seed=1 batch_size=4\n")
+    code, message = _cli(["--models", str(listed), "--out", str(tmp_path / "out"), "--profile", "smoke",
+                          "--param", "seed=1", "--dry-run"], capsys)
+    assert code == 2 and "--param seed=1 would not reach every run" in message
+    assert "'tiny-bert seed=42' sets seed=42" in message and "batch_size" not in message
+    assert not (tmp_path / "out").exists()
+    # the same value, or a parameter no line sets, is every run's
+    assert [spec.params["seed"] for spec in plan_runs(["tiny-bert seed=1"], {"seed": 1}, "smoke")] == [1]
+    specs = plan_runs(listed.read_text().splitlines(), {"learning_rate": 1e-3}, "smoke")
+    assert [(spec.params["seed"], spec.params["learning_rate"]) for spec in specs] == [(42, 1e-3), (1, 1e-3)]
+
+
 def test_a_second_batch_on_the_same_folder_is_refused(tmp_path, capsys):
     with batch_module._batch_lock(tmp_path):
         with pytest.raises(BatchLockedError, match=f"pid {os.getpid()}"):
@@ -407,6 +422,7 @@ def test_ctrl_c_ends_the_batch_with_its_summary_and_a_resumable_state(interrupt,
     assert code == 130 and len(calls) == 2 and "interrupted (Ctrl-C)" in printed and "finished" in printed
     assert not (tmp_path / "out" / calls[1] / "failure.json").exists()  # resumable, not failed
     assert read_json(tmp_path / "out" / "failures.json") == {}
+    assert batch_module.BatchResult().report() == "no run finished"  # stopped in the first run: no empty table
 
 
 def test_a_complete_run_of_another_identity_is_refused_not_skipped(tmp_path, sst_source, fake_runs):

@@ -131,7 +131,7 @@ class BatchResult:
     def report(self) -> str:
         """The summary as text: one line per run, then each failure's error (its first line)."""
         table = self.summary()
-        lines = [table.drop(columns="error").to_string(index=False)]
+        lines = [table.drop(columns="error").to_string(index=False) if len(table) else "no run finished"]
         for _, row in table[table["status"] == "FAILED"].iterrows():
             lines.append(f"{row['run']}: {row['error'].splitlines()[0][:400]}")
         if self.stopped:
@@ -278,18 +278,25 @@ def plan_runs(models: Sequence[str], params: dict, profile: str | None = None) -
     Every run's parameters are checked before anything runs: each name must be a parameter of notebook
     03, each value must pass :func:`sst5.config.resolve_config`, and a custom split's file must exist.
 
+    A ``params`` value that an entry sets otherwise is refused: the entry's value would win, so the batch would
+    not run what was asked (``--param seed=1`` over a line with ``seed=42`` would train seed 42 again).
+
     Raises
     ------
     ValueError, TypeError
         The message names the entry or ``--param``, the parameter and what is accepted.
     """
     _check_parameters(params, "--param")
-    specs = []
+    specs, conflicts = [], []
     for entry in models:
         model, overrides = parse_model_entry(entry)
         model = _local_model(model)
         where = f"model list entry {_quote_entry(entry)}"
         _check_parameters(overrides, where)
+        conflicts += [(name, f"{where} sets {name}={overrides[name]}") for name in sorted(set(overrides) & set(params))
+                      if overrides[name] != params[name]]
+        if conflicts:
+            continue
         run_params = _absolute_paths({**params, **overrides, "model_name": model})
         try:
             config = resolve_config(profile, **run_params)
@@ -300,6 +307,13 @@ def plan_runs(models: Sequence[str], params: dict, profile: str | None = None) -
                              f"{config.split_file} does not exist (notebook 02 writes it)")
         identity = run_identity(model, config)
         specs.append(RunSpec(run_name(model, identity), model, run_params, identity))
+    if conflicts:
+        asked = " ".join(f"{name}={params[name]}" for name in sorted({name for name, _ in conflicts}))
+        shown = "; ".join(entry for _, entry in conflicts[:3])
+        shown += f"; and {len(conflicts) - 3} more" if len(conflicts) > 3 else ""
+        raise ValueError(f"--param {asked} would not reach every run: {shown}, and a list line's own value wins. "
+                         "Leave it out of --param, or give the batch a copy of the list with those lines changed "
+                         "(--models my-list.txt)")
     names = [spec.name for spec in specs]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
