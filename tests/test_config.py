@@ -82,8 +82,10 @@ def test_the_shipped_lists_are_the_listed_ones_and_the_phrase_recipe_plans_its_s
 
 
 def test_the_shipped_large_list_is_the_recipe_the_results_page_measured():
-    """A shipped list promises what its committed runs measured: the same entries as the benchmark list they ran."""
-    assert read_model_list("cpu-large") == read_model_list(ROOT / "benchmarks" / "quality_mpnet.txt")
+    """A shipped list promises what its committed runs measured: entries of the benchmark list they ran (cpu-large
+    keeps one seed of it: an hour a run on a CPU)."""
+    measured = read_model_list(ROOT / "benchmarks" / "quality_mpnet.txt")
+    assert read_model_list("cpu-large") == measured[:1] and len(measured) > 1
 
 
 def test_gpu_list_covers_the_bert_family():
