@@ -99,11 +99,15 @@ class Comparison:
     method: str = SENTENCE_BOOTSTRAP
     p_method: str | None = None
 
+    @property
+    def excludes_zero(self) -> bool:
+        """Whether the interval leaves out no difference."""
+        return self.low > 0 or self.high < 0
+
     def significant(self, alpha: float = 0.05) -> bool:
         """Whether A and B differ beyond noise: the interval excludes zero and, where a p-value is given, p is
         below ``alpha`` too (every test shown must agree)."""
-        beyond = self.low > 0 or self.high < 0
-        return beyond and (self.p_value is None or self.p_value < alpha)
+        return self.excludes_zero and (self.p_value is None or self.p_value < alpha)
 
 
 def _as_runs(predictions, n_rows: int, side: str) -> list[np.ndarray]:
@@ -291,10 +295,10 @@ def describe_difference(comparison: Comparison, alpha: float = 0.05) -> str:
         text += f", p = {comparison.p_value:.2g}"
     verdict = "significant" if comparison.significant(alpha) else "not significant"
     text = f"{text}: {verdict} at {100 * alpha:g} %"
-    beyond = comparison.low > 0 or comparison.high < 0
-    if comparison.p_value is not None and beyond != (comparison.p_value < alpha):  # the tests disagree: say which
-        text += (" (p is below it, but the interval includes 0)" if not beyond
-                 else " (the interval excludes 0, but p is not below it)")
+    if comparison.p_value is not None and comparison.excludes_zero != (comparison.p_value < alpha):
+        # the tests disagree: say which one holds the verdict back
+        text += (" (the interval excludes 0, but p is not below it)" if comparison.excludes_zero
+                 else " (p is below it, but the interval includes 0)")
     return text
 
 
