@@ -66,7 +66,7 @@ HEADLINE = [
     ("MiniLM (22.7M), sentences, 3 epochs (`cpu` profile)", RESULTS / "cpu_profile"),
     ("MiniLM, distinct phrases, 3 epochs (`cpu-phrases`)", PHRASES),
     ("MiniLM taught by MPNet (`cpu-distill`)", DISTILLATION),
-    ("MPNet-base (110M), distinct phrases, 1 epoch (`cpu-large`)", MPNET),
+    ("MPNet-base (110M), distinct phrases, 1 epoch (`cpu-large` runs one of its seeds)", MPNET),
 ]
 #: The quality table's rows: what was run (with its command), the committed runs, the precision kept of them.
 QUALITY_RECIPES = [
@@ -80,7 +80,8 @@ QUALITY_RECIPES = [
     ("the same, taught by MPNet (`sst5-batch --models cpu-distill --profile cpu`)", DISTILLATION),
     ("the same, 0.9 of the loss the teacher's own distribution (`benchmarks/distillation_soft.txt`)",
      DISTILLATION_SOFT),
-    ("MPNet-base, distinct phrases, 1 epoch, batch 128, lr 5e-5 (`sst5-batch --models cpu-large --profile cpu`)",
+    ("MPNet-base, distinct phrases, 1 epoch, batch 128, lr 5e-5 (`sst5-batch --models benchmarks/quality_mpnet.txt "
+     "--profile cpu`; `cpu-large` runs its seed 42)",
      MPNET),
 ]
 #: Recipes compared over their seeds on the same test sentences: (A, B), each (name, folder, precision).
