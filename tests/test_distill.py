@@ -1,6 +1,10 @@
 """Distillation: the loss, the teacher table and a student that really learns from its teacher."""
 
 import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +15,7 @@ from sst5.config import resolve_config
 from sst5.distill import (
     PROB_COLUMNS,
     TEACHER_COLUMN,
+    average_teachers,
     distillation_loss,
     read_teacher,
     teacher_path,
@@ -56,6 +61,34 @@ def test_teacher_tables_are_checked_and_matched_by_text(tmp_path):
     table.assign(prob_0=0.5).to_parquet(tmp_path / "damaged.parquet")
     with pytest.raises(ValueError, match="do not sum to 1"):
         read_teacher(tmp_path / "damaged.parquet")
+
+
+def test_an_ensemble_teacher_averages_its_members_text_by_text():
+    sure = _teacher_table(["a good film", "bad"], label=3)
+    other = _teacher_table(["a good film", "bad"], label=1)
+    table = average_teachers([sure, other])
+    assert list(table["text"]) == ["a good film", "bad"]
+    # each class's probability is the members' mean: 0.96 and 0.01 make 0.485 for both named classes
+    np.testing.assert_allclose(table[PROB_COLUMNS].to_numpy()[0], [0.01, 0.485, 0.01, 0.485, 0.01], rtol=1e-6)
+    np.testing.assert_allclose(table[PROB_COLUMNS].sum(axis=1), 1.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="table 2 scores other texts"):
+        average_teachers([sure, _teacher_table(["bad", "a good film"], label=1)])
+    with pytest.raises(ValueError, match="two tables or more"):
+        average_teachers([sure])
+
+
+def test_the_ensemble_script_writes_a_teacher_and_the_ensembles_accuracy(tmp_path, sst_source):
+    """A teacher averaged with itself is itself, and its recorded accuracy is its committed run's."""
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    shipped, out = benchmarks / "results" / "distillation" / "teacher_mpnet.parquet", tmp_path / "ensemble.parquet"
+    subprocess.run([sys.executable, str(benchmarks / "teacher_ensemble.py"), str(out), str(shipped), str(shipped),
+                    "--data", sst_source], check=True, capture_output=True, text=True)
+    np.testing.assert_allclose(read_teacher(out, sst_source)[PROB_COLUMNS],
+                               read_teacher(shipped, sst_source)[PROB_COLUMNS], atol=1e-3)
+    summary = json.loads(out.with_suffix(".json").read_text())
+    member = json.loads(shipped.with_suffix(".json").read_text())
+    assert summary["test_accuracy"] == pytest.approx(member["test"]["sentence"]["accuracy"])
+    assert [m["teacher_run"] for m in summary["members"]] == [member["teacher_run"]] * 2
 
 
 def test_the_shipped_teacher_covers_every_distinct_training_phrase(sst_source):

@@ -32,6 +32,7 @@ __all__ = [
     "teacher_probabilities",
     "write_teacher",
     "read_teacher",
+    "average_teachers",
     "teacher_targets",
     "with_teacher",
     "distillation_loss",
@@ -137,6 +138,26 @@ def read_teacher(name_or_path: str | Path, data_source: str | Path | None = None
         raise ValueError(f"{path}: the probabilities of some rows do not sum to 1; it is damaged, write it again")
     table[PROB_COLUMNS] = probabilities / sums
     return table
+
+
+def average_teachers(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """One teacher from several (:func:`read_teacher`'s tables): each text's probabilities averaged, as the
+    course's ensembles average their members' (a stronger teacher than any one of them, at no training cost).
+
+    Raises
+    ------
+    ValueError
+        Fewer than two tables, or tables of different texts (teachers written for other training data).
+    """
+    if len(tables) < 2:
+        raise ValueError(f"an ensemble teacher needs two tables or more, got {len(tables)}")
+    texts = list(tables[0]["text"])
+    for position, table in enumerate(tables[1:], start=2):
+        if list(table["text"]) != texts:
+            raise ValueError(f"teacher table {position} scores other texts than table 1: an ensemble needs "
+                             "teachers of the same training texts, in the same order")
+    mean = np.mean([table[PROB_COLUMNS].to_numpy(dtype=np.float32) for table in tables], axis=0)
+    return pd.DataFrame({"text": texts, **dict(zip(PROB_COLUMNS, mean.T, strict=True))})
 
 
 def teacher_targets(table: pd.DataFrame, texts: Sequence[str]) -> np.ndarray:
