@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 from sst5.compare import ensemble_sentences
+from sst5.data import resolve_source
 from sst5.distill import average_teachers, read_teacher, write_teacher
 from sst5.runs import read_json, write_json
 
@@ -43,7 +44,7 @@ def main():
 
     records = [read_json(member.with_suffix(".json")) for member in args.members]
     table = average_teachers([read_teacher(member, args.data) for member in args.members])
-    write_teacher(table, args.out, compact_for=args.data)
+    write_teacher(table, args.out, compact_for=resolve_source(args.data))
     runs = [committed_run(record["teacher_run"]) for record in records]
     summary = {
         "members": [{"table": member.name, "teacher_run": record["teacher_run"],

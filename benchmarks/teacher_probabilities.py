@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from sst5.config import resolve_config
+from sst5.data import resolve_source
 from sst5.distill import teacher_probabilities, write_teacher
 from sst5.precision import cpu_model, cuda_capability, run_precision
 from sst5.predict import load_run_model
@@ -39,7 +40,7 @@ def main():
     table = teacher_probabilities(model, tokenizer, texts, max_length=config.max_length,
                                   cpu_bf16=run_precision(config.mixed_precision, cuda_capability()).cpu_bf16)
     seconds = time.perf_counter() - start
-    write_teacher(table, args.out, compact_for=args.data)
+    write_teacher(table, args.out, compact_for=resolve_source(args.data))
     write_json(args.out.with_suffix(".json"), {
         "teacher_run": args.teacher_run.name, "params": params, "validation": record["validation"],
         "test": record["test"], "texts": len(table), "scoring_seconds": round(seconds, 1), "cpu": cpu_model()})

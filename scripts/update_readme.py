@@ -169,8 +169,20 @@ def distillation_section(folder: Path, name: str, against: list) -> str:
 def teacher_confidence() -> str:
     """How sure the teacher is of the phrases it trained on: its mean top probability over them."""
     probabilities = pd.read_parquet(DISTILLATION / "teacher_mpnet.parquet")
-    return (f"The teacher's mean top probability over its {len(probabilities):,} training phrases: "
+    text = (f"The teacher's mean top probability over its {len(probabilities):,} training phrases: "
             f"{probabilities.max(axis=1).mean():.2f}.\n")
+    ensemble = DISTILLATION / "teacher_mpnet_ensemble.json"
+    if ensemble.is_file():
+        record, alone = read_json(ensemble), read_json(DISTILLATION / "teacher_mpnet.json")
+        text += (f"\nA stronger teacher ships beside it, not yet measured as one: `mpnet-ensemble`, the average of "
+                 f"{len(record['members'])} MPNet runs' probabilities of every training phrase "
+                 f"(`benchmarks/teacher_ensemble.py`): {100 * record['test_accuracy']:.1f} % test and "
+                 f"{100 * record['validation_accuracy']:.1f} % validation accuracy, against "
+                 f"{100 * alone['test']['sentence']['accuracy']:.1f} % and "
+                 f"{100 * alone['validation']['sentence']['accuracy']:.1f} % "
+                 "for the seed-42 teacher alone. Its student, paired with `cpu-distill`'s seed 42: "
+                 "`sst5-batch --models benchmarks/distillation_ensemble.txt --profile cpu`.\n")
+    return text
 
 
 def _text_form_runs() -> dict[str, Path]:

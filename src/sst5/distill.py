@@ -43,7 +43,8 @@ __all__ = [
 #: The training column holding the teacher's five probabilities of a text.
 TEACHER_COLUMN = "teacher_probs"
 #: Teachers shipped with the course (``sst5.results``, from ``benchmarks/results/``): name -> file.
-SHIPPED_TEACHERS = {"mpnet": "distillation/teacher_mpnet.parquet"}
+SHIPPED_TEACHERS = {"mpnet": "distillation/teacher_mpnet.parquet",
+                    "mpnet-ensemble": "distillation/teacher_mpnet_ensemble.parquet"}
 
 
 def teacher_path(name_or_path: str | Path) -> Path:
