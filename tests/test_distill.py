@@ -15,6 +15,7 @@ import torch
 from sst5.config import resolve_config
 from sst5.distill import (
     PROB_COLUMNS,
+    SHIPPED_TEACHERS,
     TEACHER_COLUMN,
     average_teachers,
     distillation_loss,
@@ -94,9 +95,10 @@ def test_the_ensemble_script_writes_a_teacher_and_the_ensembles_accuracy(tmp_pat
     assert [m["teacher_run"] for m in summary["members"]] == [member["teacher_run"]] * 2
 
 
-def test_the_shipped_teacher_covers_every_distinct_training_phrase(sst_source):
+@pytest.mark.parametrize("name", sorted(SHIPPED_TEACHERS))
+def test_the_shipped_teacher_covers_every_distinct_training_phrase(sst_source, name):
     splits = prepare_splits(resolve_config("cpu", train_on="distinct_phrases"), sst_source)  # all the data
-    table = read_teacher("mpnet")
+    table = read_teacher(name)
     targets = teacher_targets(table, splits["train"]["text"])
     assert len(table) == splits["train"].num_rows == len(targets)
     # a teacher, not the labels: it agrees with most training labels and is unsure of some
